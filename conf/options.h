@@ -1,0 +1,84 @@
+/* The plugin's options (plugin_opt_* lines of mosquitto.conf): parsing and validation.
+ * Pure: no I/O beyond what a caller asks for, no logging; every problem is reported in
+ * struct lwm2m_error so the plugin can print one line naming the option. */
+#ifndef CONF_OPTIONS_H
+#define CONF_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "../util/lwm2m_err.h"
+
+enum conf_identity {
+	CONF_IDENTITY_USERNAME = 0,   /* endpoint = the client's authenticated MQTT username */
+	CONF_IDENTITY_CLIENTID,       /* endpoint = the MQTT client identifier */
+	CONF_IDENTITY_CERT_CN,        /* endpoint = CN of the TLS client certificate */
+	CONF_IDENTITY_ANY,            /* development only: any client may use any endpoint */
+};
+
+/* What the plugin answers for topics that are not LwM2M topics. */
+enum conf_other_topics {
+	CONF_OTHER_AUTO = 0,   /* defer when the broker has another ACL source, else allow */
+	CONF_OTHER_DEFER,      /* always defer to the broker's other ACL sources */
+	CONF_OTHER_ALLOW,      /* always allow (the plugin is the only ACL source) */
+};
+
+#define CONF_MAX_PREFIXES 64
+
+struct conf_addr {
+	bool set;
+	bool is_unix;
+	char host[256];       /* or the unix socket path */
+	uint16_t port;
+};
+
+struct lwm2m_config {
+	enum conf_identity identity;
+	enum conf_other_topics other_topics;
+	char *prefixes[CONF_MAX_PREFIXES];   /* owned; allowed topic prefixes */
+	size_t n_prefixes;
+	bool allow_no_prefix;                /* plain "lwm2m/..." topics */
+	struct conf_addr doorbell;
+	uint32_t request_timeout_s;
+	uint32_t queue_awake_window_s;
+	uint32_t max_payload;                /* bytes of one MQTT payload */
+	uint32_t lifetime_grace_s;           /* extra time before a registration expires */
+	uint32_t min_lifetime_s;
+	uint32_t max_lifetime_s;
+	uint32_t inbox_size;                 /* messages waiting for the core thread */
+	uint32_t outbox_size;                /* messages waiting for the broker thread */
+	uint32_t max_registrations;
+	uint32_t register_rate;              /* Register/Update per endpoint per minute, 0 = unlimited */
+	char *log_level_str;                 /* owned or NULL */
+	bool debug;                          /* log every message received/sent */
+};
+
+struct conf_kv {
+	const char *key;      /* without the "plugin_opt_" prefix */
+	const char *value;
+};
+
+/* Defaults for every option. */
+void conf_defaults(struct lwm2m_config *c);
+/* Parse all options; the first problem stops parsing and is described in err
+ * ("plugin_opt_identity: 'user' is not one of username, clientid, cert-cn, any"). */
+int conf_parse(struct lwm2m_config *c, const struct conf_kv *kv, size_t n, struct lwm2m_error *err);
+void conf_free(struct lwm2m_config *c);
+
+/* Parse "unix:/path", "host:port", "[v6]:port". */
+int conf_parse_addr(const char *s, struct conf_addr *out, struct lwm2m_error *err);
+
+const char *conf_identity_name(enum conf_identity id);
+
+/* Describes every option for `--help`-style listings and the README table check:
+ * name, type, default, meaning. Terminated by a NULL name. */
+struct conf_option_doc {
+	const char *name;
+	const char *type;
+	const char *def;
+	const char *meaning;
+};
+extern const struct conf_option_doc conf_option_docs[];
+
+#endif

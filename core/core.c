@@ -1,0 +1,297 @@
+#include "core_internal.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+uint64_t core_now_mono_ms(void)
+{
+	return uv_hrtime() / 1000000u;
+}
+
+int64_t core_now_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- messages ---- */
+
+struct core_in *core_in_new(enum core_in_kind kind, const char *client_id, const char *identity,
+		const char *topic, const void *payload, size_t payload_len)
+{
+	size_t cl = client_id ? strlen(client_id) + 1 : 0;
+	size_t il = identity ? strlen(identity) + 1 : 0;
+	size_t tl = topic ? strlen(topic) + 1 : 0;
+	struct core_in *m;
+	char *p;
+
+	if(payload_len > SIZE_MAX - sizeof(*m) - cl - il - tl) return NULL;
+	m = malloc(sizeof(*m) + cl + il + tl + payload_len);
+	if(!m) return NULL;
+	memset(m, 0, sizeof(*m));
+	m->kind = kind;
+	p = (char *)(m + 1);
+	if(cl){ memcpy(p, client_id, cl); m->client_id = p; p += cl; }
+	if(il){ memcpy(p, identity, il); m->identity = p; p += il; }
+	if(tl){ memcpy(p, topic, tl); m->topic = p; p += tl; }
+	if(payload_len) memcpy(p, payload, payload_len);
+	m->payload = (const uint8_t *)p;
+	m->payload_len = payload_len;
+	return m;
+}
+
+void core_in_free(struct core_in *m)
+{
+	free(m);
+}
+
+static struct core_out *core_out_new(enum core_out_kind kind, const char *text, size_t text_len,
+		const uint8_t *payload, size_t len)
+{
+	struct core_out *o = malloc(sizeof(*o) + text_len + 1 + len);
+	char *p;
+
+	if(!o) return NULL;
+	memset(o, 0, sizeof(*o));
+	o->kind = kind;
+	p = (char *)(o + 1);
+	memcpy(p, text, text_len);
+	p[text_len] = '\0';
+	o->text = p;
+	p += text_len + 1;
+	if(len) memcpy(p, payload, len);
+	o->payload = (const uint8_t *)p;
+	o->payload_len = len;
+	return o;
+}
+
+void core_out_free(struct core_out *o)
+{
+	free(o);
+}
+
+static void core_push_out(struct core *c, struct core_out *o)
+{
+	if(!mailbox_push(&c->outbox, &o->link)){
+		atomic_fetch_add(&c->stats.outbox_dropped, 1);
+		free(o);
+		return;
+	}
+	if(o->kind == CORE_OUT_PUBLISH) atomic_fetch_add(&c->stats.published, 1);
+}
+
+void core_publish(struct core *c, const char *topic, const uint8_t *payload, size_t len, int qos)
+{
+	struct core_out *o = core_out_new(CORE_OUT_PUBLISH, topic, strlen(topic), payload, len);
+	if(!o){
+		atomic_fetch_add(&c->stats.outbox_dropped, 1);
+		return;
+	}
+	o->qos = qos;
+	core_push_out(c, o);
+}
+
+static void core_vlog(struct core *c, enum core_log_level level, const char *fmt, va_list ap)
+{
+	char line[512];
+	struct core_out *o;
+	int n;
+
+	if(level == CORE_LOG_DEBUG && !c->cfg->debug) return;
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	if(n < 0) return;
+	if((size_t)n >= sizeof(line)) n = sizeof(line) - 1;
+	o = core_out_new(CORE_OUT_LOG, line, (size_t)n, NULL, 0);
+	if(!o) return;
+	o->level = level;
+	core_push_out(c, o);
+}
+
+void core_log(struct core *c, enum core_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	core_vlog(c, level, fmt, ap);
+	va_end(ap);
+}
+
+void core_report(struct core *c, enum core_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	core_vlog(c, level, fmt, ap);
+	va_end(ap);
+}
+
+struct core_out *core_take_outbox(struct core *c)
+{
+	return (struct core_out *)mailbox_take_all(&c->outbox);
+}
+
+void core_ring_clear(struct core *c)
+{
+	atomic_store(&c->ring_pending, false);
+}
+
+bool core_post(struct core *c, struct core_in *m)
+{
+	if(!mailbox_push(&c->inbox, &m->link)){
+		atomic_fetch_add(&c->stats.inbox_dropped, 1);
+		return false;
+	}
+	uv_async_send(&c->wake);
+	return true;
+}
+
+const struct core_stats *core_stats(const struct core *c)
+{
+	return &c->stats;
+}
+
+/* ---- the loop ---- */
+
+static void ring_if_needed(struct core *c)
+{
+	if(mailbox_count(&c->outbox) == 0) return;
+	if(!atomic_exchange(&c->ring_pending, true) && c->edges.ring){
+		c->edges.ring(c->edges.ctx);
+	}
+}
+
+static void close_handle(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if(!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+static void on_wake(uv_async_t *a)
+{
+	struct core *c = a->data;
+	struct mailbox_item *it, *next;
+
+	if(atomic_load(&c->stopping)){
+		uv_walk(&c->loop, close_handle, NULL);
+		return;
+	}
+	it = mailbox_take_all(&c->inbox);
+	if(it){
+		uint64_t t0 = uv_hrtime();
+		for(; it; it = next){
+			next = it->next;
+			atomic_fetch_add(&c->stats.received, 1);
+			router_handle(c, (struct core_in *)it);
+			core_in_free((struct core_in *)it);
+		}
+		router_expire(c);
+		atomic_fetch_add(&c->stats.core_busy_ns, uv_hrtime() - t0);
+	}
+	ring_if_needed(c);
+}
+
+void core_on_expiry_timer(uv_timer_t *t)
+{
+	struct core *c = t->data;
+	router_expire(c);
+	ring_if_needed(c);
+}
+
+static void *core_thread_main(void *arg)
+{
+	struct core *c = arg;
+
+	if(c->edges.thread_start) c->edges.thread_start(c->edges.ctx);
+	router_expire(c);
+	uv_run(&c->loop, UV_RUN_DEFAULT);
+	if(c->edges.thread_stop) c->edges.thread_stop(c->edges.ctx);
+	return NULL;
+}
+
+struct core *core_new(const struct lwm2m_config *cfg, const struct core_edges *edges,
+		struct lwm2m_error *err)
+{
+	struct core *c = calloc(1, sizeof(*c));
+	if(!c){
+		lwm2m_fail(err, LWM2M_ENOMEM, -1, "out of memory");
+		return NULL;
+	}
+	c->cfg = cfg;
+	if(edges) c->edges = *edges;
+	c->limits.max_payload = cfg->max_payload;
+	c->limits.max_depth = 8;
+	if(mailbox_init(&c->inbox, cfg->inbox_size) || mailbox_init(&c->outbox, cfg->outbox_size)){
+		free(c);
+		lwm2m_fail(err, LWM2M_ENOMEM, -1, "cannot create mailboxes");
+		return NULL;
+	}
+	c->registry = registry_new((uint64_t)cfg->lifetime_grace_s * 1000, cfg->max_registrations);
+	if(!c->registry || uv_loop_init(&c->loop) != 0){
+		registry_free(c->registry);
+		mailbox_destroy(&c->inbox);
+		mailbox_destroy(&c->outbox);
+		free(c);
+		lwm2m_fail(err, LWM2M_ENOMEM, -1, "cannot create the core's loop");
+		return NULL;
+	}
+	uv_async_init(&c->loop, &c->wake, on_wake);
+	c->wake.data = c;
+	uv_timer_init(&c->loop, &c->expiry_timer);
+	c->expiry_timer.data = c;
+	return c;
+}
+
+int core_start(struct core *c, struct lwm2m_error *err)
+{
+	sigset_t all, old;
+	int rc;
+
+	/* The broker blocks its signals only around epoll_wait: a thread of ours that
+	 * did not block them would receive SIGINT/SIGTERM/SIGHUP meant for the broker. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&c->thread, NULL, core_thread_main, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if(rc != 0) return lwm2m_fail(err, LWM2M_ENOMEM, -1, "cannot start the core thread (%s)", strerror(rc));
+	c->thread_running = true;
+	return 0;
+}
+
+static void free_list(struct mailbox_item *it)
+{
+	while(it){
+		struct mailbox_item *next = it->next;
+		free(it);
+		it = next;
+	}
+}
+
+void core_stop(struct core *c)
+{
+	if(!c || !c->thread_running) return;
+	atomic_store(&c->stopping, true);
+	uv_async_send(&c->wake);
+	pthread_join(c->thread, NULL);
+	c->thread_running = false;
+}
+
+void core_free(struct core *c)
+{
+	if(!c) return;
+	core_stop(c);
+	if(!uv_is_closing((uv_handle_t *)&c->wake)){
+		/* Never started: close the handles on this thread. */
+		uv_walk(&c->loop, close_handle, NULL);
+		uv_run(&c->loop, UV_RUN_DEFAULT);
+	}
+	uv_loop_close(&c->loop);
+	free_list(mailbox_take_all(&c->inbox));
+	free_list(mailbox_take_all(&c->outbox));
+	mailbox_destroy(&c->inbox);
+	mailbox_destroy(&c->outbox);
+	registry_free(c->registry);
+	free(c);
+}

@@ -1,0 +1,50 @@
+/* The core's private state, shared by the files of core/ only. Everything here is touched
+ * on the core thread alone, except the mailboxes, the stats and ring_pending. */
+#ifndef CORE_CORE_INTERNAL_H
+#define CORE_CORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <uv.h>
+
+#include "core.h"
+#include "registry.h"
+#include "../binding/mqtt_codec.h"
+#include "../binding/op.h"
+
+struct core {
+	const struct lwm2m_config *cfg;     /* owned by the plugin; outlives the core */
+	struct core_edges edges;
+	struct mailbox inbox;               /* struct core_in, broker -> core */
+	struct mailbox outbox;              /* struct core_out, core -> broker */
+	atomic_bool ring_pending;
+	atomic_bool stopping;
+	struct core_stats stats;
+
+	pthread_t thread;
+	bool thread_running;
+	uv_loop_t loop;
+	uv_async_t wake;
+	uv_timer_t expiry_timer;
+
+	struct registry *registry;
+	struct mqtt_codec_limits limits;
+};
+
+uint64_t core_now_mono_ms(void);
+int64_t core_now_wall_ms(void);
+
+/* Queue a publish / a log line for the broker thread (core thread). */
+void core_publish(struct core *c, const char *topic, const uint8_t *payload, size_t len, int qos);
+void core_log(struct core *c, enum core_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The expiry timer's callback (core.c). */
+void core_on_expiry_timer(uv_timer_t *t);
+
+/* router.c: handle one inbox message. */
+void router_handle(struct core *c, struct core_in *m);
+/* router.c: expire due registrations and re-arm the timer. */
+void router_expire(struct core *c);
+
+#endif

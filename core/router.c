@@ -1,0 +1,310 @@
+/* Who answers a device message: decoding, refusals, and the registration interface. */
+#include "core_internal.h"
+#include "validate.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Everything known about the message being handled, for answers and log lines. */
+struct msg_ctx {
+	struct core *c;
+	const struct core_in *in;
+	struct mqtt_topic topic;
+	char prefix[129];          /* "" when none */
+	char endpoint[256];
+	const char *client_id;
+};
+
+static const char *prefix_or_null(const struct msg_ctx *m)
+{
+	return m->topic.has_prefix ? m->prefix : NULL;
+}
+
+#define LOG_EP(m, level, fmt, ...) \
+	core_log((m)->c, level, "lwm2m: endpoint '%s' (client '%s'%s%s): " fmt, (m)->endpoint, \
+			(m)->client_id ? (m)->client_id : "?", (m)->topic.has_prefix ? ", prefix " : "", \
+			(m)->topic.has_prefix ? (m)->prefix : "", __VA_ARGS__)
+
+static void send_op(struct msg_ctx *m, const struct lwm2m_op *op)
+{
+	struct lwm2m_buf out;
+	struct lwm2m_error err;
+
+	buf_init(&out, 0);
+	if(mqtt_codec_encode(op, m->topic.iface, &out, &err) != 0){
+		LOG_EP(m, CORE_LOG_ERR, "cannot encode %s: %s", op_kind_name(op->kind), err.msg);
+	}else{
+		core_publish(m->c, m->in->topic, out.data, out.len, 1);
+		if(m->c->cfg->debug){
+			LOG_EP(m, CORE_LOG_DEBUG, "sent %s %u, token %" PRIu64,
+					op->is_response ? "result" : op_kind_name(op->kind),
+					op->is_response ? op->result : 0, op->token);
+		}
+	}
+	buf_free(&out);
+}
+
+static void answer(struct msg_ctx *m, uint64_t token, uint16_t result)
+{
+	struct lwm2m_op op;
+
+	op_init(&op);
+	op.is_response = true;
+	op.result = result;
+	op.token = token;
+	op.fields = LWM2M_F_TOKEN | LWM2M_F_RESULT;
+	send_op(m, &op);
+}
+
+static void refuse(struct msg_ctx *m, const struct lwm2m_op *op, uint16_t result, const char *why)
+{
+	atomic_fetch_add(&m->c->stats.refused, 1);
+	LOG_EP(m, CORE_LOG_NOTICE, "%s refused with %u (%s): %s", op_kind_name(op->kind), result,
+			op_result_name(result), why);
+	answer(m, op->token, result);
+}
+
+static void ignore(struct msg_ctx *m, const char *why)
+{
+	atomic_fetch_add(&m->c->stats.ignored, 1);
+	LOG_EP(m, CORE_LOG_NOTICE, "message dropped: %s", why);
+}
+
+/* ---- registration interface ---- */
+
+static void stats_count(struct core *c)
+{
+	atomic_store(&c->stats.registrations, registry_count(c->registry));
+}
+
+static bool rate_limited(struct msg_ctx *m)
+{
+	struct registration *reg = registry_find(m->c->registry, prefix_or_null(m), m->endpoint);
+	return reg && !registry_rate_ok(reg, m->c->cfg->register_rate, core_now_mono_ms());
+}
+
+static void on_register(struct msg_ctx *m, const struct lwm2m_op *op, bool is_update)
+{
+	struct reg_strings s;
+	struct reg_params p;
+	struct registration *reg = NULL;
+	uint16_t code;
+	char why[LWM2M_ERROR_MSG_MAX];
+	bool replaced = false;
+	int rc;
+
+	code = validate_registration(op, is_update, m->c->cfg, &s, why, sizeof(why));
+	if(code){
+		refuse(m, op, code, why);
+		return;
+	}
+	if(rate_limited(m)){
+		refuse(m, op, 503, "too many Register/Update messages (plugin_opt_register_rate)");
+		return;
+	}
+	memset(&p, 0, sizeof(p));
+	p.prefix = prefix_or_null(m);
+	p.endpoint = m->endpoint;
+	p.client_id = m->client_id;
+	p.transport = "mqtt";
+	p.has_lifetime = (op->fields & LWM2M_F_LIFETIME) != 0;
+	p.lifetime = op->lifetime;
+	p.version = s.version[0] ? s.version : NULL;
+	p.binding = s.binding[0] ? s.binding : NULL;
+	p.sms = (op->fields & LWM2M_F_SMS) ? s.sms : NULL;
+	if(op->fields & LWM2M_F_PAYLOAD){
+		p.links = (const char *)op->payload.ptr;
+		p.links_len = op->payload.len;
+	}else if(!is_update){
+		p.links = "";
+	}
+	if(is_update){
+		rc = registry_update(m->c->registry, &p, core_now_mono_ms(), core_now_wall_ms(), &reg);
+	}else{
+		rc = registry_register(m->c->registry, &p, core_now_mono_ms(), core_now_wall_ms(), &reg, &replaced);
+	}
+	if(rc == -LWM2M_ENOENT){
+		refuse(m, op, 404, "not registered");
+		return;
+	}
+	if(rc == -LWM2M_EFULL){
+		refuse(m, op, 503, "registration table full (plugin_opt_max_registrations)");
+		return;
+	}
+	if(rc){
+		refuse(m, op, 500, lwm2m_strerror(rc));
+		return;
+	}
+	stats_count(m->c);
+	if(is_update){
+		LOG_EP(m, CORE_LOG_DEBUG, "updated (lifetime %" PRIu64 " s)", reg->lifetime);
+	}else{
+		LOG_EP(m, CORE_LOG_INFO, "%s (lwm2m %s, lifetime %" PRIu64 " s, binding %s)",
+				replaced ? "registered again" : "registered", reg->version ? reg->version : "?",
+				reg->lifetime, reg->binding ? reg->binding : "U");
+	}
+	answer(m, op->token, is_update ? 204 : 201);
+}
+
+static void on_deregister(struct msg_ctx *m, const struct lwm2m_op *op)
+{
+	if(registry_deregister(m->c->registry, prefix_or_null(m), m->endpoint) != 0){
+		refuse(m, op, 404, "not registered");
+		return;
+	}
+	stats_count(m->c);
+	LOG_EP(m, CORE_LOG_INFO, "%s", "de-registered");
+	answer(m, op->token, 202);
+}
+
+/* No observation exists yet for any token: tell the device to stop, as a CoAP RST would. */
+static void on_notify(struct msg_ctx *m, const struct lwm2m_op *op)
+{
+	struct lwm2m_op cancel;
+
+	op_init(&cancel);
+	cancel.kind = LWM2M_OP_CANCEL_OBSERVE;
+	cancel.token = op->token;
+	cancel.fields = LWM2M_F_TOKEN;
+	LOG_EP(m, CORE_LOG_NOTICE, "Notify for unknown observation (token %" PRIu64 "): cancelling it", op->token);
+	send_op(m, &cancel);
+}
+
+static void dispatch_request(struct msg_ctx *m, const struct lwm2m_op *op)
+{
+	bool registered = registry_find(m->c->registry, prefix_or_null(m), m->endpoint) != NULL;
+
+	switch(op->kind){
+		case LWM2M_OP_REGISTER:
+			on_register(m, op, false);
+			break;
+		case LWM2M_OP_UPDATE:
+			on_register(m, op, true);
+			break;
+		case LWM2M_OP_DEREGISTER:
+			on_deregister(m, op);
+			break;
+		case LWM2M_OP_NOTIFY:
+			on_notify(m, op);
+			break;
+		case LWM2M_OP_SEND:
+			if(!registered) refuse(m, op, 404, "Send from an endpoint that is not registered");
+			else refuse(m, op, 501, "Send is not supported by this version");
+			break;
+		case LWM2M_OP_BOOTSTRAP_REQUEST:
+			refuse(m, op, 400, "no bootstrap configuration for this endpoint");
+			break;
+		case LWM2M_OP_BOOTSTRAP_PACK_REQUEST:
+			refuse(m, op, 501, "Bootstrap-Pack-Request is not supported by this version");
+			break;
+		default:
+			refuse(m, op, 400, "operation not handled");
+			break;
+	}
+}
+
+/* ---- entry points ---- */
+
+static bool copy_view(char *dst, size_t size, struct lwm2m_view v)
+{
+	if(v.len >= size) return false;
+	memcpy(dst, v.ptr, v.len);
+	dst[v.len] = '\0';
+	return true;
+}
+
+static void handle_mqtt(struct core *c, const struct core_in *in)
+{
+	struct msg_ctx m;
+	struct lwm2m_op op;
+	struct lwm2m_error err;
+	int rc;
+
+	memset(&m, 0, sizeof(m));
+	m.c = c;
+	m.in = in;
+	m.client_id = in->client_id;
+	if(mqtt_topic_parse(in->topic, strlen(in->topic), &m.topic, &err) != 0
+			|| !copy_view(m.endpoint, sizeof(m.endpoint), m.topic.endpoint)
+			|| (m.topic.has_prefix && !copy_view(m.prefix, sizeof(m.prefix), m.topic.prefix))){
+		atomic_fetch_add(&c->stats.ignored, 1);
+		core_log(c, CORE_LOG_NOTICE, "lwm2m: client '%s': message on '%s' dropped: not an LwM2M topic",
+				in->client_id ? in->client_id : "?", in->topic);
+		return;
+	}
+	if(c->cfg->identity != CONF_IDENTITY_ANY && (!in->identity || strcmp(in->identity, m.endpoint))){
+		ignore(&m, "endpoint does not match the client's identity");
+		return;
+	}
+
+	rc = mqtt_codec_decode(in->payload, in->payload_len, m.topic.iface, &c->limits, &op, &err);
+	if(rc != 0){
+		if(!op.is_response && (op.fields & LWM2M_F_TOKEN)){
+			refuse(&m, &op, rc == -LWM2M_ETOOBIG ? 413 : 400, err.msg);
+		}else{
+			char why[LWM2M_ERROR_MSG_MAX + 32];
+			snprintf(why, sizeof(why), "malformed %s: %s", op.is_response ? "response" : "message", err.msg);
+			ignore(&m, why);
+		}
+		return;
+	}
+	if(c->cfg->debug){
+		LOG_EP(&m, CORE_LOG_DEBUG, "received %s, token %" PRIu64,
+				op.is_response ? "result" : op_kind_name(op.kind), op.token);
+	}
+	if(op.is_response){
+		char why[96];
+		snprintf(why, sizeof(why), "result %u with token %" PRIu64 " answers no pending request",
+				op.result, op.token);
+		ignore(&m, why);
+		return;
+	}
+	if(!op_kind_from_device(op.kind)){
+		refuse(&m, &op, 400, "a device may not send this operation");
+		return;
+	}
+	if((op.fields & LWM2M_F_EP) && !(op.ep.len == strlen(m.endpoint)
+				&& memcmp(op.ep.ptr, m.endpoint, op.ep.len) == 0)){
+		refuse(&m, &op, 400, "key 3 (ep) differs from the endpoint in the topic");
+		return;
+	}
+	dispatch_request(&m, &op);
+}
+
+void router_handle(struct core *c, struct core_in *in)
+{
+	switch(in->kind){
+		case CORE_IN_MQTT_MESSAGE:
+			handle_mqtt(c, in);
+			break;
+		case CORE_IN_CLIENT_GONE:
+			if(registry_set_client_online(c->registry, in->client_id, false)){
+				core_log(c, CORE_LOG_DEBUG, "lwm2m: client '%s' offline", in->client_id);
+			}
+			break;
+		case CORE_IN_CLIENT_SEEN:
+			registry_set_client_online(c->registry, in->client_id, true);
+			break;
+	}
+}
+
+void router_expire(struct core *c)
+{
+	uint64_t now = core_now_mono_ms(), next;
+	struct registration *reg;
+
+	while((reg = registry_pop_expired(c->registry, now)) != NULL){
+		core_log(c, CORE_LOG_NOTICE, "lwm2m: endpoint '%s'%s%s: registration expired (lifetime %" PRIu64 " s)",
+				reg->endpoint, reg->prefix ? ", prefix " : "", reg->prefix ? reg->prefix : "",
+				reg->lifetime);
+		registration_free(reg);
+	}
+	stats_count(c);
+	next = registry_next_expiry(c->registry);
+	if(next == REG_NO_EXPIRY){
+		uv_timer_stop(&c->expiry_timer);
+	}else{
+		uv_timer_start(&c->expiry_timer, core_on_expiry_timer, next > now ? next - now : 0, 0);
+	}
+}
