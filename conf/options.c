@@ -14,8 +14,6 @@ const struct conf_option_doc conf_option_docs[] = {
 		"ACL answer for non-LwM2M topics: auto (defer if the broker has acl_file or another plugin, else allow), defer, allow"},
 	{"doorbell", "address", "(unset: TICK only)",
 		"A listener of this broker (host:port or unix:/path) the plugin's core thread connects to, so replies go out at once instead of at the next 100 ms tick"},
-	{"request_timeout", "seconds", "30", "How long a request to a device may wait for its answer (1..3600)"},
-	{"queue_awake_window", "seconds", "93", "How long a queue-mode device counts as awake after it sent something (1..86400)"},
 	{"max_payload", "bytes", "65536", "Largest LwM2M MQTT message accepted (64..16777216)"},
 	{"lifetime_grace", "seconds", "15", "Extra time a registration lives after its lifetime ends, before it expires (0..3600)"},
 	{"min_lifetime", "seconds", "1", "Smallest lifetime accepted in Register/Update; smaller gets 400"},
@@ -32,7 +30,8 @@ const struct conf_option_doc conf_option_docs[] = {
  * have yet: refusing them beats silently ignoring an operator's setting. */
 static const char *const reserved_options[] = {
 	"http_listen", "http_binding_listen", "tls_cert", "tls_key", "tls_ca", "api_token",
-	"coap_server", "endpoints_file", "objects_dir", "state_db", NULL
+	"coap_server", "endpoints_file", "objects_dir", "state_db", "request_timeout",
+	"queue_awake_window", NULL
 };
 
 void conf_defaults(struct lwm2m_config *c)
@@ -222,8 +221,6 @@ struct u32_option {
 #define U32_OPT(name, field, min, max) { name, offsetof(struct lwm2m_config, field), min, max }
 
 static const struct u32_option u32_options[] = {
-	U32_OPT("request_timeout", request_timeout_s, 1, 3600),
-	U32_OPT("queue_awake_window", queue_awake_window_s, 1, 86400),
 	U32_OPT("max_payload", max_payload, 64, 16777216),
 	U32_OPT("lifetime_grace", lifetime_grace_s, 0, 3600),
 	U32_OPT("min_lifetime", min_lifetime_s, 0, UINT32_MAX),

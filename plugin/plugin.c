@@ -1,5 +1,6 @@
 /* Mosquitto glue: the only code that talks to the broker. Everything here runs on the
  * broker's thread; the LwM2M work happens on the core thread (core/). */
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -340,12 +341,31 @@ static void unregister_callbacks(struct plugin_ctx *p)
 	}
 }
 
+/* One line at shutdown with the core's counters: the only place they leave the process. */
+static void log_stats(const struct plugin_ctx *p)
+{
+	const struct core_stats *s = core_stats(p->core);
+	uint64_t received = atomic_load(&s->received);
+	uint64_t busy_ns = atomic_load(&s->core_busy_ns);
+
+	mosquitto_log_printf(MOSQ_LOG_NOTICE, "lwm2m: stats: received %" PRIu64 ", published %" PRIu64
+			", core busy %" PRIu64 " us (%.2f us per message), refused %" PRIu64 ", ignored %" PRIu64
+			", inbox dropped %" PRIu64 ", outbox dropped %" PRIu64 ", registrations %" PRIu64
+			", doorbell rings %" PRIu64 ", ticks %lu",
+			received, (uint64_t)atomic_load(&s->published), busy_ns / 1000,
+			received ? (double)busy_ns / 1e3 / (double)received : 0.0,
+			(uint64_t)atomic_load(&s->refused), (uint64_t)atomic_load(&s->ignored),
+			(uint64_t)atomic_load(&s->inbox_dropped), (uint64_t)atomic_load(&s->outbox_dropped),
+			(uint64_t)atomic_load(&s->registrations), p->bell.rings, p->ticks);
+}
+
 static void ctx_free(struct plugin_ctx *p)
 {
 	if(!p) return;
 	if(p->core){
 		core_stop(p->core);
 		drain_outbox(p);
+		log_stats(p);
 		core_free(p->core);
 	}
 	conf_free(&p->cfg);
