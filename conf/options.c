@@ -14,6 +14,7 @@ const struct conf_option_doc conf_option_docs[] = {
 		"ACL answer for non-LwM2M topics: auto (defer if the broker has acl_file or another plugin, else allow), defer, allow"},
 	{"doorbell", "address", "(unset: TICK only)",
 		"A listener of this broker (host:port or unix:/path) the plugin's core thread connects to, so replies go out at once instead of at the next 100 ms tick"},
+	{"request_timeout", "seconds", "30", "How long a request to a device waits for its answer before it fails (1..3600)"},
 	{"max_payload", "bytes", "65536", "Largest LwM2M MQTT message accepted (64..16777216)"},
 	{"lifetime_grace", "seconds", "15", "Extra time a registration lives after its lifetime ends, before it expires (0..3600)"},
 	{"min_lifetime", "seconds", "1", "Smallest lifetime accepted in Register/Update; smaller gets 400"},
@@ -22,6 +23,12 @@ const struct conf_option_doc conf_option_docs[] = {
 	{"outbox_size", "messages", "65536", "Messages queued for the broker thread; beyond it they are dropped and counted"},
 	{"max_registrations", "count", "1000000", "Registrations kept at once; a Register beyond it gets 503"},
 	{"register_rate", "per minute", "60", "Register + Update messages accepted per endpoint per minute; beyond it 503 (0 = no limit)"},
+	{"http_listen", "address", "127.0.0.1:8080",
+		"REST API and event stream listener (host:port, [v6]:port), or off"},
+	{"api_token", "string", "(none)",
+		"Bearer token required on every /api request; required when http_listen is not a loopback address"},
+	{"cors_origins", "list", "(none)",
+		"Comma-separated browser origins allowed to call the REST API (CORS), or *"},
 	{"debug", "bool", "false", "Log one line per LwM2M message received and sent"},
 	{NULL, NULL, NULL, NULL}
 };
@@ -29,9 +36,7 @@ const struct conf_option_doc conf_option_docs[] = {
 /* Options whose names are reserved by the design for capabilities this version does not
  * have yet: refusing them beats silently ignoring an operator's setting. */
 static const char *const reserved_options[] = {
-	"http_listen", "http_binding_listen", "tls_cert", "tls_key", "tls_ca", "api_token",
-	"coap_server", "endpoints_file", "objects_dir", "state_db", "request_timeout",
-	"queue_awake_window", NULL
+	"http_binding_listen", "tls_cert", "tls_key", "tls_ca", "coap_server", "endpoints_file", "objects_dir", "state_db", "queue_awake_window", NULL
 };
 
 void conf_defaults(struct lwm2m_config *c)
@@ -50,6 +55,7 @@ void conf_defaults(struct lwm2m_config *c)
 	c->outbox_size = 65536;
 	c->max_registrations = 1000000;
 	c->register_rate = 60;
+	c->http_listen = strdup("127.0.0.1:8080");
 }
 
 void conf_free(struct lwm2m_config *c)
@@ -59,6 +65,12 @@ void conf_free(struct lwm2m_config *c)
 	c->n_prefixes = 0;
 	free(c->log_level_str);
 	c->log_level_str = NULL;
+	free(c->http_listen);
+	c->http_listen = NULL;
+	free(c->api_token);
+	c->api_token = NULL;
+	free(c->cors_origins);
+	c->cors_origins = NULL;
 }
 
 const char *conf_identity_name(enum conf_identity id)
@@ -221,6 +233,7 @@ struct u32_option {
 #define U32_OPT(name, field, min, max) { name, offsetof(struct lwm2m_config, field), min, max }
 
 static const struct u32_option u32_options[] = {
+	U32_OPT("request_timeout", request_timeout_s, 1, 3600),
 	U32_OPT("max_payload", max_payload, 64, 16777216),
 	U32_OPT("lifetime_grace", lifetime_grace_s, 0, 3600),
 	U32_OPT("min_lifetime", min_lifetime_s, 0, UINT32_MAX),
@@ -230,6 +243,34 @@ static const struct u32_option u32_options[] = {
 	U32_OPT("max_registrations", max_registrations, 1, 100000000),
 	U32_OPT("register_rate", register_rate, 0, 1000000),
 };
+
+bool conf_addr_is_loopback(const char *host)
+{
+	return !strncmp(host, "127.", 4) || !strcmp(host, "::1") || !strcmp(host, "localhost");
+}
+
+static int set_string(char **dst, const char *v)
+{
+	char *copy = strdup(v);
+	if(!copy) return -LWM2M_ENOMEM;
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+static int parse_http_listen(struct lwm2m_config *c, const char *v, struct lwm2m_error *err)
+{
+	struct conf_addr a;
+	if(!strcmp(v, "off")){
+		free(c->http_listen);
+		c->http_listen = NULL;
+		return 0;
+	}
+	if(conf_parse_addr(v, &a, NULL) != 0 || a.is_unix){
+		return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_http_listen: '%s' is not host:port or off", v);
+	}
+	return set_string(&c->http_listen, v);
+}
 
 static int parse_one(struct lwm2m_config *c, const char *key, const char *v, struct lwm2m_error *err)
 {
@@ -243,6 +284,12 @@ static int parse_one(struct lwm2m_config *c, const char *key, const char *v, str
 	if(!strcmp(key, "other_topics")) return parse_other_topics(v, &c->other_topics, err);
 	if(!strcmp(key, "prefixes")) return parse_prefixes(c, v, err);
 	if(!strcmp(key, "debug")) return parse_bool(key, v, &c->debug, err);
+	if(!strcmp(key, "http_listen")) return parse_http_listen(c, v, err);
+	if(!strcmp(key, "api_token")){
+		if(strlen(v) < 16) return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_api_token: use at least 16 characters");
+		return set_string(&c->api_token, v);
+	}
+	if(!strcmp(key, "cors_origins")) return set_string(&c->cors_origins, v);
 	if(!strcmp(key, "doorbell")){
 		int rc = conf_parse_addr(v, &c->doorbell, err);
 		if(rc && err){
@@ -275,6 +322,14 @@ int conf_parse(struct lwm2m_config *c, const struct conf_kv *kv, size_t n, struc
 		}
 		rc = parse_one(c, key, v, err);
 		if(rc) return rc;
+	}
+	if(c->http_listen && !c->api_token){
+		struct conf_addr a;
+		if(conf_parse_addr(c->http_listen, &a, NULL) == 0 && !conf_addr_is_loopback(a.host)){
+			return lwm2m_fail(err, LWM2M_EINVAL, -1,
+					"plugin_opt_http_listen: %s is not a loopback address: set plugin_opt_api_token too",
+					c->http_listen);
+		}
 	}
 	if(c->max_lifetime_s && c->max_lifetime_s < c->min_lifetime_s){
 		return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_max_lifetime: %u is below plugin_opt_min_lifetime %u",

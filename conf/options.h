@@ -50,6 +50,9 @@ struct lwm2m_config {
 	uint32_t outbox_size;                /* messages waiting for the broker thread */
 	uint32_t max_registrations;
 	uint32_t register_rate;              /* Register/Update per endpoint per minute, 0 = unlimited */
+	char *http_listen;                   /* owned; REST/events listener "addr:port"; NULL = off */
+	char *api_token;                     /* owned; bearer token for /api, NULL = none */
+	char *cors_origins;                  /* owned; comma list of allowed origins, NULL = none */
 	char *log_level_str;                 /* owned or NULL */
 	bool debug;                          /* log every message received/sent */
 };
@@ -65,6 +68,9 @@ void conf_defaults(struct lwm2m_config *c);
  * ("plugin_opt_identity: 'user' is not one of username, clientid, cert-cn, any"). */
 int conf_parse(struct lwm2m_config *c, const struct conf_kv *kv, size_t n, struct lwm2m_error *err);
 void conf_free(struct lwm2m_config *c);
+
+/* True for 127.0.0.0/8, ::1 and "localhost". */
+bool conf_addr_is_loopback(const char *host);
 
 /* Parse "unix:/path", "host:port", "[v6]:port". */
 int conf_parse_addr(const char *s, struct conf_addr *out, struct lwm2m_error *err);

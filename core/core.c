@@ -1,4 +1,6 @@
 #include "core_internal.h"
+#include "events.h"
+#include "exchange.h"
 
 #include <signal.h>
 #include <stdarg.h>
@@ -175,6 +177,11 @@ static void on_wake(uv_async_t *a)
 	struct mailbox_item *it, *next;
 
 	if(atomic_load(&c->stopping)){
+		/* The edges first (they may still cancel requests), then the requests, whose
+		 * timers close with them, then every other handle. */
+		if(c->edges.thread_stop) c->edges.thread_stop(c->edges.ctx);
+		exchange_free(c->exchange);
+		c->exchange = NULL;
 		uv_walk(&c->loop, close_handle, NULL);
 		return;
 	}
@@ -207,7 +214,7 @@ static void *core_thread_main(void *arg)
 	if(c->edges.thread_start) c->edges.thread_start(c->edges.ctx);
 	router_expire(c);
 	uv_run(&c->loop, UV_RUN_DEFAULT);
-	if(c->edges.thread_stop) c->edges.thread_stop(c->edges.ctx);
+	c->loop_done = true;
 	return NULL;
 }
 
@@ -229,8 +236,12 @@ struct core *core_new(const struct lwm2m_config *cfg, const struct core_edges *e
 		return NULL;
 	}
 	c->registry = registry_new((uint64_t)cfg->lifetime_grace_s * 1000, cfg->max_registrations);
-	if(!c->registry || uv_loop_init(&c->loop) != 0){
+	c->events = events_new();
+	c->model = obj_registry_new();
+	if(!c->registry || !c->events || !c->model || uv_loop_init(&c->loop) != 0){
 		registry_free(c->registry);
+		events_free(c->events);
+		obj_registry_free(c->model);
 		mailbox_destroy(&c->inbox);
 		mailbox_destroy(&c->outbox);
 		free(c);
@@ -241,6 +252,12 @@ struct core *core_new(const struct lwm2m_config *cfg, const struct core_edges *e
 	c->wake.data = c;
 	uv_timer_init(&c->loop, &c->expiry_timer);
 	c->expiry_timer.data = c;
+	c->exchange = exchange_new(c);
+	if(!c->exchange){
+		core_free(c);
+		lwm2m_fail(err, LWM2M_ENOMEM, -1, "out of memory");
+		return NULL;
+	}
 	return c;
 }
 
@@ -282,8 +299,10 @@ void core_free(struct core *c)
 {
 	if(!c) return;
 	core_stop(c);
-	if(!uv_is_closing((uv_handle_t *)&c->wake)){
-		/* Never started: close the handles on this thread. */
+	if(!c->loop_done){
+		/* The loop never ran: close its handles on this thread. */
+		exchange_free(c->exchange);
+		c->exchange = NULL;
 		uv_walk(&c->loop, close_handle, NULL);
 		uv_run(&c->loop, UV_RUN_DEFAULT);
 	}
@@ -293,5 +312,7 @@ void core_free(struct core *c)
 	mailbox_destroy(&c->inbox);
 	mailbox_destroy(&c->outbox);
 	registry_free(c->registry);
+	events_free(c->events);
+	obj_registry_free(c->model);
 	free(c);
 }

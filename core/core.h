@@ -76,6 +76,8 @@ struct core_stats {
 	atomic_uint_fast64_t ignored;         /* messages dropped without an answer */
 	atomic_uint_fast64_t registrations;   /* current count */
 	atomic_uint_fast64_t core_busy_ns;    /* time spent handling messages */
+	atomic_uint_fast64_t requests;        /* requests sent to devices */
+	atomic_uint_fast64_t timeouts;        /* of which unanswered in time */
 };
 
 struct core;

@@ -9,8 +9,12 @@
 
 #include "core.h"
 #include "registry.h"
+#include "../objects/model.h"
 #include "../binding/mqtt_codec.h"
 #include "../binding/op.h"
+
+struct exchange;
+struct events;
 
 struct core {
 	const struct lwm2m_config *cfg;     /* owned by the plugin; outlives the core */
@@ -23,11 +27,15 @@ struct core {
 
 	pthread_t thread;
 	bool thread_running;
+	bool loop_done;                     /* the loop ran and closed all its handles */
 	uv_loop_t loop;
 	uv_async_t wake;
 	uv_timer_t expiry_timer;
 
 	struct registry *registry;
+	struct exchange *exchange;
+	struct events *events;
+	struct obj_registry *model;
 	struct mqtt_codec_limits limits;
 };
 

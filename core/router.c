@@ -1,5 +1,7 @@
 /* Who answers a device message: decoding, refusals, and the registration interface. */
 #include "core_internal.h"
+#include "events.h"
+#include "exchange.h"
 #include "validate.h"
 
 #include <inttypes.h>
@@ -13,6 +15,7 @@ struct msg_ctx {
 	struct mqtt_topic topic;
 	char prefix[129];          /* "" when none */
 	char endpoint[256];
+	char key[129 + 256];       /* "prefix/endpoint": the registration's key */
 	const char *client_id;
 };
 
@@ -137,6 +140,9 @@ static void on_register(struct msg_ctx *m, const struct lwm2m_op *op, bool is_up
 		return;
 	}
 	stats_count(m->c);
+	if(replaced) exchange_endpoint_gone(m->c->exchange, m->key);
+	events_emit(m->c->events, is_update ? "UPDATED" : "REGISTRATION", reg->endpoint,
+			events_registration_json(reg, true));
 	if(is_update){
 		LOG_EP(m, CORE_LOG_DEBUG, "updated (lifetime %" PRIu64 " s)", reg->lifetime);
 	}else{
@@ -154,6 +160,8 @@ static void on_deregister(struct msg_ctx *m, const struct lwm2m_op *op)
 		return;
 	}
 	stats_count(m->c);
+	exchange_endpoint_gone(m->c->exchange, m->key);
+	events_emit(m->c->events, "DEREGISTRATION", m->endpoint, NULL);
 	LOG_EP(m, CORE_LOG_INFO, "%s", "de-registered");
 	answer(m, op->token, 202);
 }
@@ -162,6 +170,8 @@ static void on_deregister(struct msg_ctx *m, const struct lwm2m_op *op)
 static void on_notify(struct msg_ctx *m, const struct lwm2m_op *op)
 {
 	struct lwm2m_op cancel;
+
+	if(exchange_on_notify(m->c->exchange, m->key, op)) return;
 
 	op_init(&cancel);
 	cancel.kind = LWM2M_OP_CANCEL_OBSERVE;
@@ -206,6 +216,25 @@ static void dispatch_request(struct msg_ctx *m, const struct lwm2m_op *op)
 
 /* ---- entry points ---- */
 
+/* Any message from a device shows it is connected, possibly through a new client id. */
+static void mark_online(struct msg_ctx *m)
+{
+	struct registration *reg = registry_find(m->c->registry, prefix_or_null(m), m->endpoint);
+	bool was_online;
+
+	if(!reg) return;
+	was_online = reg->online;
+	reg->online = true;
+	if(m->client_id && (!reg->client_id || strcmp(reg->client_id, m->client_id))){
+		char *id = strdup(m->client_id);
+		if(id){
+			free(reg->client_id);
+			reg->client_id = id;
+		}
+	}
+	if(!was_online) events_emit(m->c->events, "ONLINE", reg->endpoint, NULL);
+}
+
 static bool copy_view(char *dst, size_t size, struct lwm2m_view v)
 {
 	if(v.len >= size) return false;
@@ -238,9 +267,15 @@ static void handle_mqtt(struct core *c, const struct core_in *in)
 		return;
 	}
 
+	snprintf(m.key, sizeof(m.key), "%s/%s", m.topic.has_prefix ? m.prefix : "", m.endpoint);
+	mark_online(&m);
+
 	rc = mqtt_codec_decode(in->payload, in->payload_len, m.topic.iface, &c->limits, &op, &err);
 	if(rc != 0){
-		if(!op.is_response && (op.fields & LWM2M_F_TOKEN)){
+		if(op.is_response && (op.fields & LWM2M_F_TOKEN)
+				&& exchange_on_bad_result(c->exchange, m.key, op.token, err.msg)){
+			LOG_EP(&m, CORE_LOG_NOTICE, "malformed result for token %" PRIu64 ": %s", op.token, err.msg);
+		}else if(!op.is_response && (op.fields & LWM2M_F_TOKEN)){
 			refuse(&m, &op, rc == -LWM2M_ETOOBIG ? 413 : 400, err.msg);
 		}else{
 			char why[LWM2M_ERROR_MSG_MAX + 32];
@@ -255,6 +290,7 @@ static void handle_mqtt(struct core *c, const struct core_in *in)
 	}
 	if(op.is_response){
 		char why[96];
+		if(exchange_on_result(c->exchange, m.key, &op)) return;
 		snprintf(why, sizeof(why), "result %u with token %" PRIu64 " answers no pending request",
 				op.result, op.token);
 		ignore(&m, why);
@@ -272,6 +308,21 @@ static void handle_mqtt(struct core *c, const struct core_in *in)
 	dispatch_request(&m, &op);
 }
 
+static void set_client_online(struct core *c, const char *client_id, bool online)
+{
+	struct registration *reg;
+
+	if(!client_id) return;
+	for(reg = registry_first(c->registry); reg; reg = reg->hh.next){
+		if(reg->client_id && reg->online != online && !strcmp(reg->client_id, client_id)){
+			reg->online = online;
+			events_emit(c->events, online ? "ONLINE" : "OFFLINE", reg->endpoint, NULL);
+			core_log(c, CORE_LOG_DEBUG, "lwm2m: endpoint '%s' (client '%s') %s", reg->endpoint,
+					client_id, online ? "online" : "offline");
+		}
+	}
+}
+
 void router_handle(struct core *c, struct core_in *in)
 {
 	switch(in->kind){
@@ -279,12 +330,10 @@ void router_handle(struct core *c, struct core_in *in)
 			handle_mqtt(c, in);
 			break;
 		case CORE_IN_CLIENT_GONE:
-			if(registry_set_client_online(c->registry, in->client_id, false)){
-				core_log(c, CORE_LOG_DEBUG, "lwm2m: client '%s' offline", in->client_id);
-			}
+			set_client_online(c, in->client_id, false);
 			break;
 		case CORE_IN_CLIENT_SEEN:
-			registry_set_client_online(c->registry, in->client_id, true);
+			set_client_online(c, in->client_id, true);
 			break;
 	}
 }
@@ -298,6 +347,8 @@ void router_expire(struct core *c)
 		core_log(c, CORE_LOG_NOTICE, "lwm2m: endpoint '%s'%s%s: registration expired (lifetime %" PRIu64 " s)",
 				reg->endpoint, reg->prefix ? ", prefix " : "", reg->prefix ? reg->prefix : "",
 				reg->lifetime);
+		exchange_endpoint_gone(c->exchange, reg->key);
+		events_emit(c->events, "EXPIRED", reg->endpoint, NULL);
 		registration_free(reg);
 	}
 	stats_count(c);

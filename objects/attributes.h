@@ -45,14 +45,20 @@ int attr_parse_query(const char *q, size_t len, struct lwm2m_attrs *out, struct 
 /* Consistency rules alone (used by codecs that decode attributes from other encodings). */
 int attr_validate(const struct lwm2m_attrs *a, struct lwm2m_error *err);
 
+/* attr_parse_query without the cross-attribute rules: syntax, names, duplicates and each
+ * value on its own (st >= 0, edge/con 0|1). For Write-Attributes, where the rules apply to
+ * the request merged into the attributes already attached; run attr_validate on that. */
+int attr_parse_query_raw(const char *q, size_t len, struct lwm2m_attrs *out,
+		struct lwm2m_error *err);
+
 /* Attribute id of a query name ("pmin", exact, lower case); -1 for any other name, including
  * the read-only <PROPERTIES> attributes (dim, ver, ssid, uri) that Write-Attributes cannot set. */
 int attr_from_name(const char *name, size_t len);
 
 /* Parse one value (the text after '=') of attribute `id` into out and mark it set.
  * pmin/pmax/epmin/epmax/hqmax: unsigned decimal integer; gt/lt/st: decimal number with
- * optional sign, fraction and exponent ("-5", "5.5", "1e1"); edge/con: "0" or "1".
- * Checks the value alone, not its consistency with other attributes. */
+ * optional sign, fraction and exponent ("-5", "5.5", "1e1"), st not negative; edge/con:
+ * "0" or "1". Checks the value alone, not its consistency with other attributes. */
 int attr_parse_value(enum lwm2m_attr_id id, const char *s, size_t len, struct lwm2m_attrs *out,
 		struct lwm2m_error *err);
 
@@ -65,8 +71,10 @@ int attr_format_value(enum lwm2m_attr_id id, const struct lwm2m_attrs *a, struct
 
 /* Append the query form of a, "pmin=10&pmax=60&lt" (set: name=value, unset: name), in the
  * order pmin pmax epmin epmax lt gt st edge con hqmax; nothing for an empty set.
- * Refuses (-LWM2M_EINVAL, nothing appended) what attr_validate refuses, so the output
- * always parses back with attr_parse_query to the same attributes. */
+ * Refuses (-LWM2M_EINVAL, nothing appended) values attr_parse_query_raw could not have
+ * produced (unknown bits, set and unset at once, NaN/inf, st < 0, edge/con > 1); the
+ * cross-attribute rules are not applied. The output parses back with attr_parse_query_raw
+ * (and, when a passes attr_validate, with attr_parse_query) to the same attributes. */
 int attr_format_query(const struct lwm2m_attrs *a, struct lwm2m_buf *out);
 
 /* Level rules for a target path: gt, lt, st and edge (set or unset) only on resource or

@@ -31,7 +31,8 @@ struct lwm2m_path {
  * Rejects non-digits, IDs above 65535, empty segments, more than four levels. */
 int path_parse(const char *s, size_t len, struct lwm2m_path *out, struct lwm2m_error *err);
 
-/* Write the text form into buf (at least LWM2M_PATH_STR_MAX bytes). Returns the length. */
+/* Write the text form into buf (at least LWM2M_PATH_STR_MAX bytes). Returns the length
+ * (0 with an empty string when buf is too small). */
 size_t path_format(const struct lwm2m_path *p, char *buf, size_t size);
 
 /* True when `prefix` equals `p` or is an ancestor of it. */

@@ -17,6 +17,7 @@
 #include "../conf/options.h"
 #include "../core/access.h"
 #include "../core/core.h"
+#include "../http/rest.h"
 
 #define PLUGIN_FILE "mosquitto_lwm2m.so"
 #define EXPORT __attribute__((visibility("default")))
@@ -26,6 +27,7 @@ struct plugin_ctx {
 	struct lwm2m_config cfg;
 	struct core *core;
 	struct doorbell bell;
+	struct rest_server *rest;   /* NULL when plugin_opt_http_listen is off */
 	bool use_doorbell;
 	bool defer_others;          /* answer DEFER (not SUCCESS) for non-LwM2M topics */
 	bool auth_registered;
@@ -252,9 +254,18 @@ static void edge_ring(void *ctx)
 	if(p->use_doorbell) doorbell_ring(&p->bell);
 }
 
+static void edge_thread_start(void *ctx)
+{
+	struct plugin_ctx *p = ctx;
+	if(p->rest && rest_attach(p->rest, p->core) != 0){
+		core_report(p->core, CORE_LOG_ERR, "lwm2m: the REST API could not start");
+	}
+}
+
 static void edge_thread_stop(void *ctx)
 {
 	struct plugin_ctx *p = ctx;
+	rest_detach(p->rest);
 	doorbell_close(&p->bell);
 }
 
@@ -368,13 +379,16 @@ static void ctx_free(struct plugin_ctx *p)
 		log_stats(p);
 		core_free(p->core);
 	}
+	rest_free(p->rest);
 	conf_free(&p->cfg);
 	free(p);
 }
 
 static int start_core(struct plugin_ctx *p)
 {
-	struct core_edges edges = { .ctx = p, .ring = edge_ring, .thread_stop = edge_thread_stop };
+	struct core_edges edges = {
+		.ctx = p, .ring = edge_ring, .thread_start = edge_thread_start, .thread_stop = edge_thread_stop
+	};
 	struct lwm2m_error err;
 
 	p->core = core_new(&p->cfg, &edges, &err);
@@ -415,6 +429,14 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 		mosquitto_log_printf(MOSQ_LOG_WARNING, "lwm2m: plugin_opt_doorbell is not set: "
 				"replies go out on the broker's tick (up to 100 ms late when the broker is idle)");
 	}
+	if(rc == MOSQ_ERR_SUCCESS && p->cfg.http_listen){
+		struct lwm2m_error err;
+		p->rest = rest_open(&p->cfg, &err);
+		if(!p->rest){
+			mosquitto_log_printf(MOSQ_LOG_ERR, "lwm2m: %s", err.msg);
+			rc = MOSQ_ERR_INVAL;
+		}
+	}
 	if(rc == MOSQ_ERR_SUCCESS) rc = start_core(p);
 	if(rc == MOSQ_ERR_SUCCESS && register_callbacks(p) != 0){
 		mosquitto_log_printf(MOSQ_LOG_ERR, "lwm2m: cannot register the plugin's callbacks");
@@ -425,9 +447,10 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 		ctx_free(p);
 		return rc;
 	}
-	mosquitto_log_printf(MOSQ_LOG_INFO, "lwm2m: plugin loaded (identity %s, %zu prefixes%s)",
+	mosquitto_log_printf(MOSQ_LOG_INFO, "lwm2m: plugin loaded (identity %s, %zu prefixes%s, REST API %s%s)",
 			conf_identity_name(p->cfg.identity), p->cfg.n_prefixes,
-			p->cfg.allow_no_prefix ? " + none" : "");
+			p->cfg.allow_no_prefix ? " + none" : "",
+			p->cfg.http_listen ? "on http://" : "off", p->cfg.http_listen ? p->cfg.http_listen : "");
 	*userdata = p;
 	return MOSQ_ERR_SUCCESS;
 }

@@ -32,6 +32,7 @@ const char *lwm2m_strerror(int code)
 		case LWM2M_ETYPE: return "wrong type";
 		case LWM2M_EEXIST: return "already exists";
 		case LWM2M_EFULL: return "full";
+		case LWM2M_EOFFLINE: return "offline";
 	}
 	return "unknown error";
 }

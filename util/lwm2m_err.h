@@ -21,6 +21,7 @@ enum lwm2m_errno {
 	LWM2M_ETYPE = 7,    /* wrong type, or no type known */
 	LWM2M_EEXIST = 8,   /* already exists */
 	LWM2M_EFULL = 9,    /* a bounded queue or table is full */
+	LWM2M_EOFFLINE = 10, /* the peer is not connected */
 };
 
 #define LWM2M_ERROR_MSG_MAX 160

@@ -1,0 +1,915 @@
+/* Benchmark of the registration interface over the MQTT binding, against a running broker
+ * with the plugin loaded (bench/run_registration.sh starts one). Prints numbers only.
+ *
+ *  1. Register and Update round trips of one device (sequential, QoS 1), median and p99.
+ *  2. The plain relay on the same broker: an echo client (a thread with its own MQTT
+ *     connection) re-publishes every request; same timing client, QoS and payload size.
+ *  3. Registrations per second: many distinct endpoints over a few connections with a
+ *     bounded window of outstanding Registers, until every answer has arrived.
+ *
+ * The three round-trip kinds are measured in interleaved blocks so that background load
+ * on the machine hits them alike. Times come from CLOCK_MONOTONIC. */
+#define _GNU_SOURCE             /* pthread_setaffinity_np */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+
+#define QOS 1
+#define LIFETIME_S 3600
+#define BLOCK 100                   /* round trips per interleaved block */
+#define REPLY_TIMEOUT_NS (5ull * 1000000000ull)
+#define CONNECT_TIMEOUT_NS (5ull * 1000000000ull)
+#define THROUGHPUT_TIMEOUT_NS (60ull * 1000000000ull)
+#define SUB_BATCH 200
+#define MAX_CONNS 64
+#define ECHO_SLOTS 64
+#define MAX_MSG 256
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- the few CBOR bits the binding's messages need ---- */
+
+struct msg {
+	uint8_t b[MAX_MSG];
+	size_t len;
+};
+
+static void put_head(struct msg *m, uint8_t major, uint64_t v)
+{
+	major = (uint8_t)(major << 5);
+	if(v < 24){
+		m->b[m->len++] = (uint8_t)(major | v);
+	}else if(v <= 0xff){
+		m->b[m->len++] = major | 24;
+		m->b[m->len++] = (uint8_t)v;
+	}else if(v <= 0xffff){
+		m->b[m->len++] = major | 25;
+		m->b[m->len++] = (uint8_t)(v >> 8);
+		m->b[m->len++] = (uint8_t)v;
+	}else{
+		m->b[m->len++] = major | 27;
+		for(int i = 7; i >= 0; i--) m->b[m->len++] = (uint8_t)(v >> (8 * i));
+	}
+}
+
+/* Tokens always take 9 bytes, so every message of a kind has the same size. */
+static void put_token(struct msg *m, uint64_t token)
+{
+	m->b[m->len++] = 27;
+	for(int i = 7; i >= 0; i--) m->b[m->len++] = (uint8_t)(token >> (8 * i));
+}
+
+static void put_text(struct msg *m, const char *s)
+{
+	size_t n = strlen(s);
+	put_head(m, 3, n);
+	memcpy(m->b + m->len, s, n);
+	m->len += n;
+}
+
+/* {1:6, 2:token, 8:lifetime, 9:"1.2", 10:"M", 7:"</1/0>,</3/0>"} */
+static void make_register(struct msg *m, uint64_t token)
+{
+	m->len = 0;
+	put_head(m, 5, 6);
+	put_head(m, 0, 1); put_head(m, 0, 6);
+	put_head(m, 0, 2); put_token(m, token);
+	put_head(m, 0, 8); put_head(m, 0, LIFETIME_S);
+	put_head(m, 0, 9); put_text(m, "1.2");
+	put_head(m, 0, 10); put_text(m, "M");
+	put_head(m, 0, 7); put_text(m, "</1/0>,</3/0>");
+}
+
+/* {1:7, 2:token} */
+static void make_update(struct msg *m, uint64_t token)
+{
+	m->len = 0;
+	put_head(m, 5, 2);
+	put_head(m, 0, 1); put_head(m, 0, 7);
+	put_head(m, 0, 2); put_token(m, token);
+}
+
+static bool get_head(const uint8_t **p, const uint8_t *end, uint8_t *major, uint64_t *v)
+{
+	uint8_t ai;
+	int n;
+
+	if(*p >= end) return false;
+	*major = (uint8_t)(**p >> 5);
+	ai = **p & 31;
+	(*p)++;
+	if(ai < 24){
+		*v = ai;
+		return true;
+	}
+	if(ai > 27) return false;               /* indefinite lengths: not in these messages */
+	n = 1 << (ai - 24);
+	if(end - *p < n) return false;
+	*v = 0;
+	for(int i = 0; i < n; i++) *v = (*v << 8) | (*p)[i];
+	*p += n;
+	return true;
+}
+
+/* What a message on a device topic is: a request (key 1) or an answer (key 18). */
+struct parsed {
+	bool has_result, has_token;
+	uint64_t result, token;
+};
+
+static bool parse_map(const void *payload, size_t len, struct parsed *out)
+{
+	const uint8_t *p = payload, *end = p + len;
+	uint8_t major;
+	uint64_t n, key, v;
+
+	memset(out, 0, sizeof(*out));
+	if(!get_head(&p, end, &major, &n) || major != 5) return false;
+	for(uint64_t i = 0; i < n; i++){
+		if(!get_head(&p, end, &major, &key) || major != 0) return false;
+		if(!get_head(&p, end, &major, &v)) return false;
+		if(major == 2 || major == 3){
+			if(v > (uint64_t)(end - p)) return false;
+			p += v;
+		}else if(major == 0){
+			if(key == 18){ out->has_result = true; out->result = v; }
+			if(key == 2){ out->has_token = true; out->token = v; }
+		}else if(major != 1 && major != 7){
+			return false;
+		}
+	}
+	return true;
+}
+
+/* ---- connections ---- */
+
+struct conn;
+typedef void (*on_msg_fn)(struct conn *c, const struct mosquitto_message *m);
+
+struct conn {
+	struct mosquitto *m;
+	bool connected;
+	int connack;
+	int subacks;
+	on_msg_fn on_msg;
+	void *role;                 /* the state of whoever uses this connection */
+};
+
+static void cb_connect(struct mosquitto *m, void *ud, int rc)
+{
+	struct conn *c = ud;
+	(void)m;
+	c->connack = rc;
+	c->connected = rc == 0;
+}
+
+static void cb_subscribe(struct mosquitto *m, void *ud, int mid, int n, const int *granted)
+{
+	struct conn *c = ud;
+	(void)m;
+	(void)mid;
+	for(int i = 0; i < n; i++){
+		if(granted[i] > 2) fprintf(stderr, "bench: a subscription was refused by the broker\n");
+	}
+	c->subacks++;
+}
+
+static void cb_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg)
+{
+	struct conn *c = ud;
+	(void)m;
+	if(c->on_msg) c->on_msg(c, msg);
+}
+
+static bool conn_open(struct conn *c, const char *host, int port, const char *id, int protocol)
+{
+	uint64_t deadline = now_ns() + CONNECT_TIMEOUT_NS;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->connack = -1;
+	c->m = mosquitto_new(id, true, c);
+	if(!c->m){
+		fprintf(stderr, "bench: mosquitto_new failed\n");
+		return false;
+	}
+	mosquitto_int_option(c->m, MOSQ_OPT_PROTOCOL_VERSION, protocol);
+	mosquitto_int_option(c->m, MOSQ_OPT_TCP_NODELAY, 1);
+	/* Outgoing QoS 1 messages in flight: no client-side cap below the benchmark's window. */
+	mosquitto_max_inflight_messages_set(c->m, 0);
+	mosquitto_connect_callback_set(c->m, cb_connect);
+	mosquitto_subscribe_callback_set(c->m, cb_subscribe);
+	mosquitto_message_callback_set(c->m, cb_message);
+	rc = mosquitto_connect(c->m, host, port, 60);
+	if(rc != MOSQ_ERR_SUCCESS){
+		fprintf(stderr, "bench: cannot connect to %s:%d: %s\n", host, port, mosquitto_strerror(rc));
+		return false;
+	}
+	while(!c->connected && c->connack <= 0 && now_ns() < deadline){
+		rc = mosquitto_loop(c->m, 100, 1);
+		if(rc != MOSQ_ERR_SUCCESS) break;
+		if(c->connack > 0) break;
+	}
+	if(!c->connected){
+		fprintf(stderr, "bench: client '%s': no CONNACK or refused (%d)\n", id, c->connack);
+		return false;
+	}
+	return true;
+}
+
+static void conn_close(struct conn *c)
+{
+	if(!c->m) return;
+	mosquitto_disconnect(c->m);
+	mosquitto_destroy(c->m);
+	c->m = NULL;
+}
+
+/* Subscribe to topics[0..n) in batches and wait for every SUBACK. sub_opts: MQTT 5 only. */
+static bool conn_subscribe(struct conn *c, char *const *topics, size_t n, int sub_opts)
+{
+	uint64_t deadline = now_ns() + CONNECT_TIMEOUT_NS + n * 200000ull;
+	int want = 0, rc;
+
+	c->subacks = 0;
+	for(size_t i = 0; i < n; i += SUB_BATCH){
+		int count = (int)(n - i < SUB_BATCH ? n - i : SUB_BATCH);
+		rc = mosquitto_subscribe_multiple(c->m, NULL, count, topics + i, QOS, sub_opts, NULL);
+		if(rc != MOSQ_ERR_SUCCESS){
+			fprintf(stderr, "bench: subscribe failed: %s\n", mosquitto_strerror(rc));
+			return false;
+		}
+		want++;
+	}
+	while(c->subacks < want){
+		if(now_ns() > deadline || mosquitto_loop(c->m, 100, 1) != MOSQ_ERR_SUCCESS){
+			fprintf(stderr, "bench: no SUBACK (%d of %d)\n", c->subacks, want);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* ---- the echo client of the plain relay (its own thread and connection) ---- */
+
+struct echo {
+	struct conn c;
+	char reply_topic[128];
+	struct msg slot[ECHO_SLOTS];    /* received in the callback, re-published after it */
+	unsigned head, tail;
+	unsigned long overflow;
+	atomic_bool stop;
+	int cpu;                        /* -1: not pinned */
+	int error;
+	pthread_t thread;
+};
+
+static void echo_on_msg(struct conn *c, const struct mosquitto_message *m)
+{
+	struct echo *e = c->role;
+	struct msg *s;
+
+	if(e->tail - e->head >= ECHO_SLOTS || m->payloadlen > MAX_MSG){
+		e->overflow++;
+		return;
+	}
+	s = &e->slot[e->tail++ % ECHO_SLOTS];
+	memcpy(s->b, m->payload, (size_t)m->payloadlen);
+	s->len = (size_t)m->payloadlen;
+}
+
+/* Publishing outside the message callback: libmosquitto then writes at once instead of
+ * waiting for the next pass of its loop. */
+static void *echo_main(void *arg)
+{
+	struct echo *e = arg;
+
+	if(e->cpu >= 0){
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(e->cpu, &set);
+		if(pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0){
+			fprintf(stderr, "bench: cannot move the echo client to CPU %d\n", e->cpu);
+		}
+	}
+	while(!atomic_load(&e->stop)){
+		int rc = mosquitto_loop(e->c.m, 50, 1);
+		if(rc != MOSQ_ERR_SUCCESS){
+			e->error = rc;
+			break;
+		}
+		while(e->head != e->tail){
+			struct msg *s = &e->slot[e->head++ % ECHO_SLOTS];
+			mosquitto_publish(e->c.m, NULL, e->reply_topic, (int)s->len, s->b, QOS, false);
+		}
+	}
+	return NULL;
+}
+
+/* ---- round trips of one device ---- */
+
+enum rtt_kind { RTT_REGISTER = 0, RTT_UPDATE, RTT_RELAY, RTT_KINDS };
+static const char *const rtt_names[RTT_KINDS] = { "register", "update", "relay" };
+
+struct rtt {
+	struct conn c;
+	char dev_topic[128];        /* lwm2m/rd/<ep> */
+	char req_topic[128];        /* plain relay */
+	char rep_topic[128];
+	/* what the pending round trip waits for */
+	enum rtt_kind kind;
+	uint64_t token;
+	const struct msg *sent;
+	bool done;
+	uint64_t t_done;
+	uint64_t result;
+	unsigned long skipped;      /* echoes of our own requests and other non-answers */
+};
+
+static void rtt_on_msg(struct conn *c, const struct mosquitto_message *m)
+{
+	struct rtt *r = c->role;
+	struct parsed pm;
+	uint64_t t = now_ns();
+
+	if(r->done) return;
+	if(r->kind == RTT_RELAY){
+		if(!strcmp(m->topic, r->rep_topic) && (size_t)m->payloadlen == r->sent->len
+				&& !memcmp(m->payload, r->sent->b, r->sent->len)){
+			r->done = true;
+			r->t_done = t;
+		}else{
+			r->skipped++;
+		}
+		return;
+	}
+	if(strcmp(m->topic, r->dev_topic) || !parse_map(m->payload, (size_t)m->payloadlen, &pm)
+			|| !pm.has_result || !pm.has_token || pm.token != r->token){
+		r->skipped++;
+		return;
+	}
+	r->done = true;
+	r->t_done = t;
+	r->result = pm.result;
+}
+
+/* One round trip; its time in ns, 0 on failure. */
+static uint64_t rtt_once(struct rtt *r, enum rtt_kind kind, uint64_t token)
+{
+	struct msg m;
+	const char *topic = kind == RTT_RELAY ? r->req_topic : r->dev_topic;
+	uint64_t want = kind == RTT_UPDATE ? 204 : 201, t0;
+	int rc;
+
+	if(kind == RTT_UPDATE) make_update(&m, token);
+	else make_register(&m, token);      /* the relay carries the Register's bytes */
+	r->kind = kind;
+	r->token = token;
+	r->sent = &m;
+	r->done = false;
+	t0 = now_ns();
+	rc = mosquitto_publish(r->c.m, NULL, topic, (int)m.len, m.b, QOS, false);
+	if(rc != MOSQ_ERR_SUCCESS){
+		fprintf(stderr, "bench: publish failed: %s\n", mosquitto_strerror(rc));
+		return 0;
+	}
+	while(!r->done){
+		rc = mosquitto_loop(r->c.m, 100, 1);
+		if(rc != MOSQ_ERR_SUCCESS || now_ns() - t0 > REPLY_TIMEOUT_NS){
+			fprintf(stderr, "bench: %s token %" PRIu64 ": no answer (%s)\n", rtt_names[kind], token,
+					rc ? mosquitto_strerror(rc) : "timeout");
+			return 0;
+		}
+	}
+	if(kind != RTT_RELAY && r->result != want){
+		fprintf(stderr, "bench: %s token %" PRIu64 ": answer %" PRIu64 ", expected %" PRIu64 "\n",
+				rtt_names[kind], token, r->result, want);
+		return 0;
+	}
+	return r->t_done - t0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct summary {
+	double median_us, p90_us, p99_us, max_us;
+};
+
+/* -v: where the samples lie, in 5 us bins (bins under 1 % of the samples are left out). */
+static void print_histogram(const char *name, const uint64_t *v, size_t n)
+{
+	enum { BIN_NS = 5000, BINS = 60 };
+	size_t count[BINS + 1] = { 0 };
+
+	for(size_t i = 0; i < n; i++){
+		size_t b = (size_t)(v[i] / BIN_NS);
+		count[b < BINS ? b : BINS]++;
+	}
+	printf("histogram %s:", name);
+	for(size_t b = 0; b <= BINS; b++){
+		if(count[b] * 100 < n) continue;
+		if(b < BINS) printf(" %zu-%zu:%zu", b * 5, b * 5 + 5, count[b]);
+		else printf(" >=%d:%zu", BINS * 5, count[b]);
+	}
+	printf("\n");
+}
+
+/* Sorts v in place. p99 is the value 99 % of the samples do not exceed (nearest rank). */
+static struct summary summarize(uint64_t *v, size_t n)
+{
+	struct summary s = { 0, 0, 0, 0 };
+	if(n == 0) return s;
+	qsort(v, n, sizeof(*v), cmp_u64);
+	s.median_us = (n % 2 ? (double)v[n / 2] : ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2) / 1e3;
+	s.p90_us = (double)v[(n * 90 + 99) / 100 - 1] / 1e3;
+	s.p99_us = (double)v[(n * 99 + 99) / 100 - 1] / 1e3;
+	s.max_us = (double)v[n - 1] / 1e3;
+	return s;
+}
+
+struct opts {
+	const char *host;
+	int port;
+	size_t n;
+	size_t warmup;
+	size_t devices[8];
+	size_t n_devices;
+	int conns;
+	int window;
+	int repeats;
+	bool no_local;
+	bool histogram;
+	int echo_cpu;               /* -1: wherever the scheduler puts it */
+	char tag[64];
+};
+
+/* Warm-up, then n round trips of each kind in interleaved blocks. */
+static bool run_rtt(const struct opts *o, struct rtt *r, struct summary out[RTT_KINDS])
+{
+	uint64_t *samples[RTT_KINDS];
+	size_t count[RTT_KINDS] = { 0 };
+	uint64_t token = 1;
+	bool ok = true;
+
+	for(int k = 0; k < RTT_KINDS; k++){
+		samples[k] = calloc(o->n ? o->n : 1, sizeof(uint64_t));
+		if(!samples[k]) ok = false;
+	}
+	for(int k = 0; ok && k < RTT_KINDS; k++){
+		for(size_t i = 0; ok && i < o->warmup; i++) ok = rtt_once(r, (enum rtt_kind)k, token++) != 0;
+	}
+	while(ok && count[0] < o->n){
+		for(int k = 0; ok && k < RTT_KINDS; k++){
+			for(size_t i = 0; ok && i < BLOCK && count[k] < o->n; i++){
+				uint64_t t = rtt_once(r, (enum rtt_kind)k, token++);
+				ok = t != 0;
+				samples[k][count[k]++] = t;
+			}
+		}
+	}
+	for(int k = 0; k < RTT_KINDS; k++){
+		if(ok) out[k] = summarize(samples[k], count[k]);
+		if(ok && o->histogram) print_histogram(rtt_names[k], samples[k], count[k]);
+		free(samples[k]);
+	}
+	return ok;
+}
+
+/* ---- registrations per second ---- */
+
+/* Every run has its own devices and connections. All of them connect and subscribe before
+ * anything is measured (devices come online, then register): the subscriptions' work in
+ * the core is then done while the registry is nearly empty and stays out of the figures. */
+struct tp_run;
+
+struct tp_conn {
+	struct conn c;
+	struct tp_run *run;
+	size_t next;                /* devices of connection j: j, j + conns, ... */
+	int outstanding;
+};
+
+struct tp_run {
+	const struct opts *o;
+	size_t devices;
+	uint64_t token_base;        /* token of device i: token_base + i */
+	size_t conns;
+	struct tp_conn *tc;
+	uint64_t *sent_ns;          /* per device */
+	uint64_t *rtt_ns;           /* per answered device, in answer order */
+	bool *answered;
+	size_t n_answered;
+	size_t errors;              /* answers other than 2.01 */
+	unsigned long skipped;
+	int per_conn_window;
+	bool barrier_done;
+	double rate;                /* registrations per second, once measured */
+};
+
+/* Device `devices` is the barrier: its Register is answered once the core has handled
+ * everything queued before it (the inbox is a FIFO). */
+static void tp_topic(const struct tp_run *t, size_t dev, char *buf, size_t size)
+{
+	if(dev == t->devices) snprintf(buf, size, "lwm2m/rd/%s-%" PRIx64 "-barrier", t->o->tag, t->token_base >> 32);
+	else snprintf(buf, size, "lwm2m/rd/%s-%" PRIx64 "-%zu", t->o->tag, t->token_base >> 32, dev);
+}
+
+static void tp_on_msg(struct conn *c, const struct mosquitto_message *m)
+{
+	struct tp_conn *tc = c->role;
+	struct tp_run *t = tc->run;
+	struct parsed pm;
+	size_t dev;
+
+	if(!parse_map(m->payload, (size_t)m->payloadlen, &pm) || !pm.has_result || !pm.has_token
+			|| pm.token < t->token_base || pm.token - t->token_base > t->devices){
+		t->skipped++;               /* echoes of our own Registers */
+		return;
+	}
+	dev = (size_t)(pm.token - t->token_base);
+	if(dev == t->devices){
+		t->barrier_done = true;
+		return;
+	}
+	if(t->answered[dev]){
+		t->skipped++;
+		return;
+	}
+	t->answered[dev] = true;
+	t->rtt_ns[t->n_answered++] = now_ns() - t->sent_ns[dev];
+	if(pm.result != 201) t->errors++;
+	tc->outstanding--;
+}
+
+/* Publish Registers until this connection has its share of the window outstanding.
+ * Outside any callback, so libmosquitto writes each at once. */
+static bool tp_fill(struct tp_conn *tc)
+{
+	struct tp_run *t = tc->run;
+	char topic[160];
+	struct msg m;
+
+	while(tc->outstanding < t->per_conn_window && tc->next < t->devices){
+		size_t dev = tc->next;
+		int rc;
+
+		tp_topic(t, dev, topic, sizeof(topic));
+		make_register(&m, t->token_base + dev);
+		t->sent_ns[dev] = now_ns();
+		rc = mosquitto_publish(tc->c.m, NULL, topic, (int)m.len, m.b, QOS, false);
+		if(rc != MOSQ_ERR_SUCCESS){
+			fprintf(stderr, "bench: publish failed: %s\n", mosquitto_strerror(rc));
+			return false;
+		}
+		tc->outstanding++;
+		tc->next += t->conns;
+	}
+	return true;
+}
+
+static bool add_topic(const struct tp_run *t, size_t dev, char **topics, size_t *n)
+{
+	topics[*n] = malloc(160);
+	if(!topics[*n]) return false;
+	tp_topic(t, dev, topics[*n], 160);
+	(*n)++;
+	return true;
+}
+
+/* Every device subscribes to its own topic; connection 0 also to the barrier's. */
+static bool tp_subscribe(struct tp_run *t, size_t j)
+{
+	size_t n = 0, cap = t->devices / t->conns + 2;
+	char **topics = calloc(cap, sizeof(char *));
+	bool ok = topics != NULL;
+
+	for(size_t dev = j; ok && dev < t->devices; dev += t->conns) ok = add_topic(t, dev, topics, &n);
+	if(ok && j == 0) ok = add_topic(t, t->devices, topics, &n);
+	if(ok) ok = conn_subscribe(&t->tc[j].c, topics, n, 0);
+	for(size_t i = 0; i < n; i++) free(topics[i]);
+	free(topics);
+	return ok;
+}
+
+/* Register the barrier device on connection 0 and wait for its answer. */
+static bool tp_barrier(struct tp_run *t)
+{
+	uint64_t deadline = now_ns() + THROUGHPUT_TIMEOUT_NS;
+	struct mosquitto *m = t->tc[0].c.m;
+	char topic[160];
+	struct msg msg;
+
+	tp_topic(t, t->devices, topic, sizeof(topic));
+	make_register(&msg, t->token_base + t->devices);
+	if(mosquitto_publish(m, NULL, topic, (int)msg.len, msg.b, QOS, false) != MOSQ_ERR_SUCCESS) return false;
+	while(!t->barrier_done){
+		if(now_ns() > deadline || mosquitto_loop(m, 100, 1) != MOSQ_ERR_SUCCESS){
+			fprintf(stderr, "bench: no answer to the barrier Register\n");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Connect and subscribe every device of the run; the barrier waits for the core. */
+static bool tp_prepare(struct tp_run *t, const struct opts *o, size_t devices, uint64_t token_base)
+{
+	memset(t, 0, sizeof(*t));
+	t->o = o;
+	t->devices = devices;
+	t->token_base = token_base;
+	t->conns = (size_t)o->conns;
+	t->per_conn_window = o->window / o->conns > 0 ? o->window / o->conns : 1;
+	t->tc = calloc(t->conns, sizeof(*t->tc));
+	t->sent_ns = calloc(devices ? devices : 1, sizeof(uint64_t));
+	t->rtt_ns = calloc(devices ? devices : 1, sizeof(uint64_t));
+	t->answered = calloc(devices ? devices : 1, sizeof(bool));
+	if(!t->tc || !t->sent_ns || !t->rtt_ns || !t->answered) return false;
+	for(size_t j = 0; j < t->conns; j++){
+		char id[96];
+		snprintf(id, sizeof(id), "%s-%" PRIx64 "-c%zu", o->tag, token_base >> 32, j);
+		t->tc[j].run = t;
+		t->tc[j].next = j;
+		if(!conn_open(&t->tc[j].c, o->host, o->port, id, MQTT_PROTOCOL_V311)) return false;
+		t->tc[j].c.role = &t->tc[j];
+		t->tc[j].c.on_msg = tp_on_msg;
+		if(!tp_subscribe(t, j)) return false;
+	}
+	return tp_barrier(t);
+}
+
+static bool tp_pump(struct tp_run *t, uint64_t deadline)
+{
+	struct pollfd pfd[MAX_CONNS];
+	int rc;
+
+	for(size_t j = 0; j < t->conns; j++){
+		if(!tp_fill(&t->tc[j])) return false;
+		pfd[j].fd = mosquitto_socket(t->tc[j].c.m);
+		pfd[j].events = POLLIN | (mosquitto_want_write(t->tc[j].c.m) ? POLLOUT : 0);
+		pfd[j].revents = 0;
+	}
+	rc = poll(pfd, (nfds_t)t->conns, 100);
+	if(rc < 0 && errno != EINTR) return false;
+	if(now_ns() > deadline){
+		fprintf(stderr, "bench: throughput run timed out (%zu of %zu answers)\n", t->n_answered, t->devices);
+		return false;
+	}
+	for(size_t j = 0; j < t->conns; j++){
+		struct mosquitto *m = t->tc[j].c.m;
+		if(pfd[j].revents & (POLLIN | POLLERR | POLLHUP)){
+			rc = mosquitto_loop_read(m, 1);
+			if(rc != MOSQ_ERR_SUCCESS){
+				fprintf(stderr, "bench: connection %zu: %s\n", j, mosquitto_strerror(rc));
+				return false;
+			}
+		}
+		if(pfd[j].revents & POLLOUT) mosquitto_loop_write(m, 1);
+		mosquitto_loop_misc(m);
+	}
+	return true;
+}
+
+/* Every device registers, as fast as the window allows; the clock runs until the last
+ * answer has arrived. */
+static bool tp_measure(struct tp_run *t)
+{
+	uint64_t t0 = now_ns(), deadline = t0 + THROUGHPUT_TIMEOUT_NS;
+	struct summary s;
+	double secs;
+
+	while(t->n_answered < t->devices){
+		if(!tp_pump(t, deadline)) return false;
+	}
+	secs = (double)(now_ns() - t0) / 1e9;
+	t->rate = (double)t->devices / secs;
+	s = summarize(t->rtt_ns, t->n_answered);
+	printf("throughput devices %zu conns %zu window %d seconds %.3f registrations_per_s %.0f "
+			"latency_median_us %.1f latency_p99_us %.1f errors %zu\n",
+			t->devices, t->conns, t->per_conn_window * (int)t->conns, secs, t->rate,
+			s.median_us, s.p99_us, t->errors);
+	return t->errors == 0;
+}
+
+static void tp_close(struct tp_run *t)
+{
+	for(size_t j = 0; t->tc && j < t->conns; j++) conn_close(&t->tc[j].c);
+	free(t->tc);
+	free(t->sent_ns);
+	free(t->rtt_ns);
+	free(t->answered);
+	t->tc = NULL;
+	t->sent_ns = t->rtt_ns = NULL;
+	t->answered = NULL;
+}
+
+/* ---- main ---- */
+
+static void usage(const char *argv0)
+{
+	fprintf(stderr,
+		"usage: %s -p PORT [-H HOST] [-n ROUND_TRIPS] [-w WARMUP] [-d DEVICES[,DEVICES...]]\n"
+		"          [-c CONNECTIONS] [-W WINDOW] [-r REPEATS] [-t TAG] [-E CPU] [-L] [-v]\n"
+		"  needs a broker with the LwM2M plugin (plugin_opt_identity any, plugin_opt_register_rate 0)\n"
+		"  defaults: -H 127.0.0.1 -n 2000 -w 200 -d 1000,10000 -c 4 -W 128 -r 3 -t bench<pid>\n"
+		"  -L: the device subscribes with MQTT 5 no-local (no echo of its own requests)\n"
+		"  -v: also print a histogram of each round-trip kind\n"
+		"  -E: run the relay's echo client on this CPU (put it where the broker runs)\n", argv0);
+}
+
+static bool parse_devices(struct opts *o, char *s)
+{
+	o->n_devices = 0;
+	for(char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")){
+		if(o->n_devices == sizeof(o->devices) / sizeof(o->devices[0])) return false;
+		o->devices[o->n_devices++] = (size_t)strtoul(tok, NULL, 10);
+	}
+	return true;
+}
+
+static bool parse_args(struct opts *o, int argc, char **argv)
+{
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->host = "127.0.0.1";
+	o->n = 2000;
+	o->warmup = 200;
+	o->devices[0] = 1000;
+	o->devices[1] = 10000;
+	o->n_devices = 2;
+	o->conns = 4;
+	o->window = 128;
+	o->repeats = 3;
+	o->echo_cpu = -1;
+	snprintf(o->tag, sizeof(o->tag), "bench%ld", (long)getpid());
+	while((ch = getopt(argc, argv, "H:p:n:w:d:c:W:r:t:E:Lvh")) != -1){
+		switch(ch){
+			case 'H': o->host = optarg; break;
+			case 'p': o->port = atoi(optarg); break;
+			case 'n': o->n = (size_t)strtoul(optarg, NULL, 10); break;
+			case 'w': o->warmup = (size_t)strtoul(optarg, NULL, 10); break;
+			case 'd': if(!parse_devices(o, optarg)) return false; break;
+			case 'c': o->conns = atoi(optarg); break;
+			case 'W': o->window = atoi(optarg); break;
+			case 'r': o->repeats = atoi(optarg); break;
+			case 't': snprintf(o->tag, sizeof(o->tag), "%s", optarg); break;
+			case 'L': o->no_local = true; break;
+			case 'v': o->histogram = true; break;
+			case 'E': o->echo_cpu = atoi(optarg); break;
+			default: return false;
+		}
+	}
+	return o->port > 0 && o->conns > 0 && o->conns <= MAX_CONNS && o->window > 0 && o->repeats > 0
+		&& o->repeats <= 9;
+}
+
+static bool setup_relay(const struct opts *o, struct rtt *r, struct echo *e)
+{
+	char id[96];
+	char *topics[2];
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->dev_topic, sizeof(r->dev_topic), "lwm2m/rd/%s-rtt", o->tag);
+	snprintf(r->req_topic, sizeof(r->req_topic), "bench/%s/req", o->tag);
+	snprintf(r->rep_topic, sizeof(r->rep_topic), "bench/%s/rep", o->tag);
+	snprintf(e->reply_topic, sizeof(e->reply_topic), "%s", r->rep_topic);
+	e->cpu = o->echo_cpu;
+
+	snprintf(id, sizeof(id), "%s-echo", o->tag);
+	if(!conn_open(&e->c, o->host, o->port, id, MQTT_PROTOCOL_V311)) return false;
+	e->c.role = e;
+	e->c.on_msg = echo_on_msg;
+	topics[0] = r->req_topic;
+	if(!conn_subscribe(&e->c, topics, 1, 0)) return false;
+
+	snprintf(id, sizeof(id), "%s-rtt", o->tag);
+	/* -L: MQTT 5 with no-local, so the device does not get its own requests back. */
+	if(!conn_open(&r->c, o->host, o->port, id, o->no_local ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311)){
+		return false;
+	}
+	r->c.role = r;
+	r->c.on_msg = rtt_on_msg;
+	topics[0] = r->dev_topic;   /* a device subscribes to its own topic first */
+	topics[1] = r->rep_topic;
+	return conn_subscribe(&r->c, topics, 2, o->no_local ? MQTT_SUB_OPT_NO_LOCAL : 0);
+}
+
+static void print_rtt(const struct opts *o, const struct summary s[RTT_KINDS])
+{
+	for(int k = 0; k < RTT_KINDS; k++){
+		printf("rtt %-8s n %zu median_us %.1f p90_us %.1f p99_us %.1f max_us %.1f\n", rtt_names[k],
+				o->n, s[k].median_us, s[k].p90_us, s[k].p99_us, s[k].max_us);
+	}
+	printf("ratio register/relay median %.2f p99 %.2f\n", s[RTT_REGISTER].median_us / s[RTT_RELAY].median_us,
+			s[RTT_REGISTER].p99_us / s[RTT_RELAY].p99_us);
+	printf("ratio update/relay median %.2f p99 %.2f\n", s[RTT_UPDATE].median_us / s[RTT_RELAY].median_us,
+			s[RTT_UPDATE].p99_us / s[RTT_RELAY].p99_us);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void print_rate_summary(size_t devices, double *rates, int n)
+{
+	qsort(rates, (size_t)n, sizeof(*rates), cmp_double);
+	printf("registrations_per_s devices %zu median %.0f min %.0f max %.0f (runs %d)\n", devices,
+			rates[n / 2], rates[0], rates[n - 1], n);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	struct rtt *r = calloc(1, sizeof(*r));
+	struct echo *e = calloc(1, sizeof(*e));
+	struct tp_run *runs;
+	struct summary s[RTT_KINDS];
+	size_t n_runs;
+	bool ok, echo_started = false;
+	uint64_t sent = 0, t_setup;
+
+	if(!r || !e || !parse_args(&o, argc, argv)){
+		usage(argv[0]);
+		free(r);
+		free(e);
+		return 2;
+	}
+	n_runs = o.n_devices * (size_t)o.repeats;
+	runs = calloc(n_runs ? n_runs : 1, sizeof(*runs));
+	mosquitto_lib_init();
+	ok = runs != NULL && setup_relay(&o, r, e);
+
+	t_setup = now_ns();
+	for(size_t i = 0; ok && i < n_runs; i++){
+		ok = tp_prepare(&runs[i], &o, o.devices[i / (size_t)o.repeats], (uint64_t)(i + 1) << 32);
+		sent += 1;                                      /* its barrier Register */
+	}
+	if(ok && n_runs){
+		size_t subs = 0;
+		for(size_t i = 0; i < n_runs; i++) subs += runs[i].devices + 1;
+		printf("setup connections %zu subscriptions %zu seconds %.3f (before any measurement)\n",
+				n_runs * (size_t)o.conns + 2, subs + 3, (double)(now_ns() - t_setup) / 1e9);
+	}
+
+	if(ok){
+		ok = pthread_create(&e->thread, NULL, echo_main, e) == 0;
+		echo_started = ok;
+	}
+	if(ok && o.n){
+		ok = run_rtt(&o, r, s);
+		if(ok) print_rtt(&o, s);
+		if(ok) sent += 2 * (o.warmup + o.n);            /* the Registers and Updates */
+		printf("rtt skipped_messages %lu (echoes of the device's own requests)\n", r->skipped);
+	}
+	if(echo_started){
+		atomic_store(&e->stop, true);
+		pthread_join(e->thread, NULL);
+		if(e->error || e->overflow) fprintf(stderr, "bench: echo client: error %d, overflow %lu\n", e->error, e->overflow);
+	}
+	conn_close(&r->c);
+	conn_close(&e->c);
+
+	for(size_t i = 0; ok && i < n_runs; i++){
+		ok = tp_measure(&runs[i]);
+		if(ok) sent += runs[i].devices;
+		if(ok && (i + 1) % (size_t)o.repeats == 0){
+			double rates[9];
+			for(int k = 0; k < o.repeats; k++) rates[k] = runs[i + 1 - (size_t)o.repeats + (size_t)k].rate;
+			print_rate_summary(runs[i].devices, rates, o.repeats);
+		}
+	}
+	for(size_t i = 0; runs && i < n_runs; i++) tp_close(&runs[i]);
+	/* The script divides the core's busy time by this. */
+	printf("lwm2m_messages_sent %" PRIu64 "\n", sent);
+	fflush(stdout);
+	mosquitto_lib_cleanup();
+	free(runs);
+	free(r);
+	free(e);
+	return ok ? 0 : 1;
+}

@@ -1,0 +1,65 @@
+#include "api.h"
+#include "core_internal.h"
+#include "events.h"
+#include "exchange.h"
+
+int64_t core_api_watch(struct core *c, api_event_fn fn, void *ctx)
+{
+	return events_watch(c->events, fn, ctx);
+}
+
+void core_api_unwatch(struct core *c, int64_t handle)
+{
+	events_unwatch(c->events, handle);
+}
+
+json_t *core_api_registration_json(const struct registration *reg)
+{
+	return events_registration_json(reg, true);
+}
+
+struct registry *core_api_registry(struct core *c)
+{
+	return c->registry;
+}
+
+const struct obj_registry *core_api_model(struct core *c)
+{
+	return c->model;
+}
+
+const struct lwm2m_config *core_api_config(struct core *c)
+{
+	return c->cfg;
+}
+
+struct uv_loop_s *core_api_loop(struct core *c)
+{
+	return &c->loop;
+}
+
+static json_t *u64(atomic_uint_fast64_t *v)
+{
+	return json_integer((json_int_t)atomic_load(v));
+}
+
+json_t *core_api_status(struct core *c)
+{
+	json_t *j = json_object();
+	if(!j) return NULL;
+	json_object_set_new(j, "devices", json_integer((json_int_t)registry_count(c->registry)));
+	json_object_set_new(j, "pendingRequests", json_integer((json_int_t)exchange_pending_count(c->exchange)));
+	json_object_set_new(j, "observations", json_integer((json_int_t)exchange_observation_count(c->exchange)));
+	json_object_set_new(j, "messagesReceived", u64(&c->stats.received));
+	json_object_set_new(j, "messagesPublished", u64(&c->stats.published));
+	json_object_set_new(j, "requestsSent", u64(&c->stats.requests));
+	json_object_set_new(j, "requestTimeouts", u64(&c->stats.timeouts));
+	json_object_set_new(j, "refused", u64(&c->stats.refused));
+	json_object_set_new(j, "dropped", u64(&c->stats.ignored));
+	json_object_set_new(j, "inboxDropped", u64(&c->stats.inbox_dropped));
+	json_object_set_new(j, "outboxDropped", u64(&c->stats.outbox_dropped));
+	json_object_set_new(j, "inboxDepth", json_integer((json_int_t)mailbox_count(&c->inbox)));
+	json_object_set_new(j, "outboxDepth", json_integer((json_int_t)mailbox_count(&c->outbox)));
+	json_object_set_new(j, "inboxHighWater", json_integer((json_int_t)c->inbox.high_water));
+	return j;
+}

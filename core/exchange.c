@@ -1,0 +1,428 @@
+/* Requests in flight to devices (matched by token) and observations shared by watchers. */
+#include "exchange.h"
+#include "api.h"
+#include "core_internal.h"
+#include "events.h"
+#include "values.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uthash.h>
+
+struct observation;
+
+struct pending {
+	UT_hash_handle hh;          /* by token */
+	uint64_t token;
+	char *key;                  /* "prefix/endpoint" of the registration */
+	enum lwm2m_op_kind kind;
+	api_done_fn done;           /* NULL once cancelled */
+	void *ctx;
+	uv_timer_t timer;
+	struct exchange *x;
+	struct observation *obs;    /* the observation this Observe would establish */
+};
+
+struct observation {
+	UT_hash_handle hh;          /* by token */
+	UT_hash_handle hh_path;     /* by key + "|" + uri */
+	uint64_t token;
+	char *key;
+	char *path_key;
+	char *endpoint;
+	char *uri;                  /* "" for Observe-Composite */
+	unsigned watchers;
+	bool established;           /* the device answered 2.05 */
+};
+
+struct exchange {
+	struct core *c;
+	struct pending *pending;
+	struct observation *obs_by_token;
+	struct observation *obs_by_path;
+	uint64_t next_token;
+};
+
+struct exchange *exchange_new(struct core *c)
+{
+	struct exchange *x = calloc(1, sizeof(*x));
+	if(!x) return NULL;
+	x->c = c;
+	/* Start far from where a previous run stopped, so a late answer to a request made
+	 * before a restart cannot match a new one. */
+	x->next_token = (uv_hrtime() & 0xffffffffu) << 20 | 1;
+	return x;
+}
+
+/* ---- pending requests ---- */
+
+static void pending_free_cb(uv_handle_t *h)
+{
+	struct pending *p = h->data;
+	free(p->key);
+	free(p);
+}
+
+static void pending_finish(struct pending *p, const struct api_result *res)
+{
+	struct exchange *x = p->x;
+	api_done_fn done = p->done;
+
+	HASH_DEL(x->pending, p);
+	uv_timer_stop(&p->timer);
+	uv_close((uv_handle_t *)&p->timer, pending_free_cb);
+	if(done) done(p->ctx, res);
+}
+
+static void on_pending_timeout(uv_timer_t *t)
+{
+	struct pending *p = t->data;
+	struct api_result res = { .outcome = API_TIMEOUT };
+	struct observation *obs = p->obs;
+
+	atomic_fetch_add(&p->x->c->stats.timeouts, 1);
+	core_log(p->x->c, CORE_LOG_NOTICE, "lwm2m: '%s': %s (token %" PRIu64 ") timed out",
+			p->key, op_kind_name(p->kind), p->token);
+	if(obs && !obs->established){
+		/* An observation nobody confirmed: forget it (a late 2.05 is then dropped). */
+		HASH_DELETE(hh, p->x->obs_by_token, obs);
+		HASH_DELETE(hh_path, p->x->obs_by_path, obs);
+		free(obs->key); free(obs->path_key); free(obs->endpoint); free(obs->uri); free(obs);
+	}
+	pending_finish(p, &res);
+}
+
+static struct pending *pending_add(struct exchange *x, const char *key, enum lwm2m_op_kind kind,
+		uint64_t token, uint32_t timeout_ms, api_done_fn done, void *ctx)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+	if(!p) return NULL;
+	p->key = strdup(key);
+	if(!p->key){
+		free(p);
+		return NULL;
+	}
+	p->token = token;
+	p->kind = kind;
+	p->done = done;
+	p->ctx = ctx;
+	p->x = x;
+	uv_timer_init(&x->c->loop, &p->timer);
+	p->timer.data = p;
+	uv_timer_start(&p->timer, on_pending_timeout, timeout_ms, 0);
+	HASH_ADD(hh, x->pending, token, sizeof(p->token), p);
+	return p;
+}
+
+static struct pending *pending_find(struct exchange *x, const char *key, uint64_t token)
+{
+	struct pending *p = NULL;
+	HASH_FIND(hh, x->pending, &token, sizeof(token), p);
+	/* A token answers only the device it was sent to. */
+	return p && !strcmp(p->key, key) ? p : NULL;
+}
+
+bool exchange_on_result(struct exchange *x, const char *key, const struct lwm2m_op *op)
+{
+	struct pending *p = pending_find(x, key, op->token);
+	struct api_result res = { .outcome = API_ANSWERED };
+
+	if(!p) return false;
+	res.result = op->result;
+	res.has_ct = (op->fields & LWM2M_F_CT) != 0;
+	res.content_format = op->content_format;
+	res.payload = op->payload.ptr;
+	res.payload_len = op->payload.len;
+	if(p->obs){
+		if(op->result / 100 == 2){
+			p->obs->established = true;
+		}else{
+			struct observation *obs = p->obs;
+			HASH_DELETE(hh, x->obs_by_token, obs);
+			HASH_DELETE(hh_path, x->obs_by_path, obs);
+			free(obs->key); free(obs->path_key); free(obs->endpoint); free(obs->uri); free(obs);
+		}
+	}
+	pending_finish(p, &res);
+	return true;
+}
+
+bool exchange_on_bad_result(struct exchange *x, const char *key, uint64_t token, const char *why)
+{
+	struct pending *p = pending_find(x, key, token);
+	struct api_result res = { .outcome = API_BAD_RESPONSE, .detail = why };
+	if(!p) return false;
+	pending_finish(p, &res);
+	return true;
+}
+
+/* ---- observations ---- */
+
+static void observation_free(struct exchange *x, struct observation *obs)
+{
+	struct pending *p, *tmp;
+	HASH_ITER(hh, x->pending, p, tmp){
+		if(p->obs == obs) p->obs = NULL;
+	}
+	HASH_DELETE(hh, x->obs_by_token, obs);
+	HASH_DELETE(hh_path, x->obs_by_path, obs);
+	free(obs->key);
+	free(obs->path_key);
+	free(obs->endpoint);
+	free(obs->uri);
+	free(obs);
+}
+
+bool exchange_on_notify(struct exchange *x, const char *key, const struct lwm2m_op *op)
+{
+	struct observation *obs = NULL;
+	json_t *data, *values;
+	char why[LWM2M_ERROR_MSG_MAX + 64];
+
+	HASH_FIND(hh, x->obs_by_token, &op->token, sizeof(op->token), obs);
+	if(!obs || strcmp(obs->key, key)) return false;
+	data = json_object();
+	if(!data) return true;
+	json_object_set_new(data, "path", json_string(obs->uri));
+	json_object_set_new(data, "contentFormat", json_integer(op->content_format));
+	values = values_to_json(x->c->model, op->content_format, op->payload.ptr, op->payload.len,
+			obs->uri[0] ? obs->uri : NULL, why, sizeof(why));
+	if(values) json_object_set_new(data, "values", values);
+	else json_object_set_new(data, "error", json_string(why));
+	events_emit(x->c->events, "NOTIFICATION", obs->endpoint, data);
+	return true;
+}
+
+void exchange_endpoint_gone(struct exchange *x, const char *key)
+{
+	struct pending *p, *ptmp;
+	struct observation *obs, *otmp;
+	struct api_result res = { .outcome = API_GONE };
+
+	HASH_ITER(hh, x->pending, p, ptmp){
+		if(!strcmp(p->key, key)) pending_finish(p, &res);
+	}
+	HASH_ITER(hh, x->obs_by_token, obs, otmp){
+		if(!strcmp(obs->key, key)) observation_free(x, obs);
+	}
+}
+
+void exchange_free(struct exchange *x)
+{
+	struct pending *p, *ptmp;
+	struct observation *obs, *otmp;
+	if(!x) return;
+	HASH_ITER(hh, x->pending, p, ptmp){
+		p->done = NULL;
+		HASH_DEL(x->pending, p);
+		uv_timer_stop(&p->timer);
+		uv_close((uv_handle_t *)&p->timer, pending_free_cb);
+	}
+	HASH_ITER(hh, x->obs_by_token, obs, otmp){
+		observation_free(x, obs);
+	}
+	free(x);
+}
+
+size_t exchange_pending_count(const struct exchange *x)
+{
+	return HASH_COUNT(x->pending);
+}
+
+size_t exchange_observation_count(const struct exchange *x)
+{
+	return HASH_COUNT(x->obs_by_token);
+}
+
+/* ---- the API ---- */
+
+static char *make_key(const char *prefix, const char *endpoint)
+{
+	size_t pl = prefix ? strlen(prefix) : 0, el = strlen(endpoint);
+	char *k = malloc(pl + el + 2);
+	if(!k) return NULL;
+	if(pl) memcpy(k, prefix, pl);
+	k[pl] = '/';
+	memcpy(k + pl + 1, endpoint, el + 1);
+	return k;
+}
+
+/* Encodes and publishes op to the registered device; with token 0 it gets a fresh one. */
+static int publish_request(struct exchange *x, const struct registration *reg, struct lwm2m_op *op,
+		uint64_t token, char *why, size_t why_size)
+{
+	struct lwm2m_buf topic, out;
+	struct lwm2m_error err;
+	int rc;
+
+	op->token = token ? token : x->next_token++;
+	op->fields |= LWM2M_F_TOKEN;
+	buf_init(&topic, 0);
+	buf_init(&out, 0);
+	rc = mqtt_topic_format(&topic, reg->prefix, LWM2M_IFACE_RD, reg->endpoint, strlen(reg->endpoint));
+	if(rc == 0) rc = mqtt_codec_encode(op, LWM2M_IFACE_RD, &out, &err);
+	if(rc == 0){
+		core_publish(x->c, (const char *)topic.data, out.data, out.len, 1);
+		atomic_fetch_add(&x->c->stats.requests, 1);
+	}else if(why){
+		snprintf(why, why_size, "%s", err.msg);
+	}
+	buf_free(&topic);
+	buf_free(&out);
+	return rc;
+}
+
+static const struct registration *reachable(struct core *c, const struct api_request *req, int *rc)
+{
+	const struct registration *reg = registry_find(c->registry, req->prefix, req->endpoint);
+	if(!reg){
+		*rc = -LWM2M_ENOENT;
+		return NULL;
+	}
+	if(!reg->online){
+		*rc = -LWM2M_EOFFLINE;
+		return NULL;
+	}
+	*rc = 0;
+	return reg;
+}
+
+static uint32_t timeout_of(const struct core *c, const struct api_request *req)
+{
+	return req->timeout_ms ? req->timeout_ms : c->cfg->request_timeout_s * 1000u;
+}
+
+int64_t core_api_send(struct core *c, const struct api_request *req, char *why, size_t why_size)
+{
+	struct exchange *x = c->exchange;
+	struct lwm2m_op op = req->op;
+	const struct registration *reg;
+	struct pending *p;
+	char *key;
+	int rc;
+
+	reg = reachable(c, req, &rc);
+	if(!reg) return rc;
+	rc = publish_request(x, reg, &op, 0, why, why_size);
+	if(rc) return rc;
+	key = make_key(req->prefix, req->endpoint);
+	p = key ? pending_add(x, key, op.kind, op.token, timeout_of(c, req), req->done, req->ctx) : NULL;
+	free(key);
+	if(!p) return -LWM2M_ENOMEM;
+	return (int64_t)p->token;
+}
+
+void core_api_cancel(struct core *c, int64_t handle)
+{
+	struct pending *p = NULL;
+	uint64_t token = (uint64_t)handle;
+	HASH_FIND(hh, c->exchange->pending, &token, sizeof(token), p);
+	if(p) p->done = NULL;
+}
+
+static char *path_key_of(const char *key, const char *uri)
+{
+	size_t kl = strlen(key), ul = strlen(uri);
+	char *pk = malloc(kl + ul + 2);
+	if(!pk) return NULL;
+	memcpy(pk, key, kl);
+	pk[kl] = '|';
+	memcpy(pk + kl + 1, uri, ul + 1);
+	return pk;
+}
+
+static struct observation *observation_new(struct exchange *x, const char *key, const char *pk,
+		const char *endpoint, const char *uri)
+{
+	struct observation *obs = calloc(1, sizeof(*obs));
+	if(!obs) return NULL;
+	obs->key = strdup(key);
+	obs->path_key = strdup(pk);
+	obs->endpoint = strdup(endpoint);
+	obs->uri = strdup(uri);
+	if(!obs->key || !obs->path_key || !obs->endpoint || !obs->uri){
+		free(obs->key); free(obs->path_key); free(obs->endpoint); free(obs->uri); free(obs);
+		return NULL;
+	}
+	return obs;
+}
+
+int64_t core_api_observe(struct core *c, const struct api_request *req, char *why, size_t why_size)
+{
+	struct exchange *x = c->exchange;
+	struct lwm2m_op op = req->op;
+	const struct registration *reg;
+	struct observation *obs = NULL;
+	struct pending *p;
+	char uri[LWM2M_PATH_STR_MAX + 1], *key, *pk;
+	int rc;
+
+	reg = reachable(c, req, &rc);
+	if(!reg) return rc;
+	snprintf(uri, sizeof(uri), "%.*s", (int)op.uri.len, (const char *)op.uri.ptr);
+	key = make_key(req->prefix, req->endpoint);
+	pk = key ? path_key_of(key, uri) : NULL;
+	if(!pk){
+		free(key);
+		return -LWM2M_ENOMEM;
+	}
+	HASH_FIND(hh_path, x->obs_by_path, pk, strlen(pk), obs);
+	if(obs){
+		/* Already observed: this watcher shares it, and gets the current value by a Read. */
+		obs->watchers++;
+		op.kind = LWM2M_OP_READ;
+		rc = publish_request(x, reg, &op, 0, why, why_size);
+		p = rc ? NULL : pending_add(x, key, op.kind, op.token, timeout_of(c, req), req->done, req->ctx);
+	}else{
+		obs = observation_new(x, key, pk, req->endpoint, uri);
+		rc = obs ? publish_request(x, reg, &op, 0, why, why_size) : -LWM2M_ENOMEM;
+		if(rc){
+			if(obs){ free(obs->key); free(obs->path_key); free(obs->endpoint); free(obs->uri); free(obs); }
+			p = NULL;
+		}else{
+			obs->token = op.token;
+			obs->watchers = 1;
+			HASH_ADD(hh, x->obs_by_token, token, sizeof(obs->token), obs);
+			HASH_ADD_KEYPTR(hh_path, x->obs_by_path, obs->path_key, strlen(obs->path_key), obs);
+			p = pending_add(x, key, op.kind, op.token, timeout_of(c, req), req->done, req->ctx);
+			if(p) p->obs = obs;
+		}
+	}
+	free(key);
+	free(pk);
+	if(rc) return rc;
+	if(!p) return -LWM2M_ENOMEM;
+	return (int64_t)p->token;
+}
+
+int core_api_cancel_observation(struct core *c, const char *prefix, const char *endpoint,
+		const char *uri)
+{
+	struct exchange *x = c->exchange;
+	struct observation *obs = NULL;
+	const struct registration *reg;
+	struct lwm2m_op op;
+	char *key = make_key(prefix, endpoint), *pk;
+
+	pk = key ? path_key_of(key, uri) : NULL;
+	free(key);
+	if(!pk) return -LWM2M_ENOMEM;
+	HASH_FIND(hh_path, x->obs_by_path, pk, strlen(pk), obs);
+	free(pk);
+	if(!obs) return -LWM2M_ENOENT;
+	if(--obs->watchers > 0) return 0;
+	reg = registry_find(c->registry, prefix, endpoint);
+	if(reg){
+		op_init(&op);
+		op.kind = LWM2M_OP_CANCEL_OBSERVE;
+		op.fields = LWM2M_F_TOKEN;
+		op.token = obs->token;
+		/* Cancel-Observe carries the observation's token, not a fresh one. */
+		publish_request(x, reg, &op, obs->token, NULL, 0);
+	}
+	observation_free(x, obs);
+	return 0;
+}

@@ -1,0 +1,30 @@
+/* Requests in flight to devices, and observations: private to core/. */
+#ifndef CORE_EXCHANGE_H
+#define CORE_EXCHANGE_H
+
+#include <stdbool.h>
+
+#include "../binding/op.h"
+
+struct core;
+struct exchange;
+
+struct exchange *exchange_new(struct core *c);
+/* Fails every pending request with API_GONE (without calling back when stopping). */
+void exchange_free(struct exchange *x);
+
+/* A device's result: true when it answered one of our requests. */
+bool exchange_on_result(struct exchange *x, const char *key, const struct lwm2m_op *op);
+/* A device's result that failed to decode but had a readable token: the pending request
+ * (if any) fails with API_BAD_RESPONSE. */
+bool exchange_on_bad_result(struct exchange *x, const char *key, uint64_t token, const char *why);
+/* A Notify: true when it belongs to a live observation (then an event is emitted). */
+bool exchange_on_notify(struct exchange *x, const char *key, const struct lwm2m_op *op);
+/* The registration behind `key` ended (de-register, expiry, re-register): pending requests
+ * fail with API_GONE and its observations end. */
+void exchange_endpoint_gone(struct exchange *x, const char *key);
+
+size_t exchange_pending_count(const struct exchange *x);
+size_t exchange_observation_count(const struct exchange *x);
+
+#endif

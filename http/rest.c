@@ -1,0 +1,399 @@
+/* The REST server: libmicrohttpd in external-epoll mode on the core's loop, routing,
+ * authentication, and the registration listing. */
+#include "rest_internal.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- responses ---- */
+
+static void add_common_headers(struct rest_server *s, struct MHD_Connection *conn,
+		struct MHD_Response *resp)
+{
+	const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	if(origin && s && s->cfg->cors_origins){
+		/* Reflect the origin only when it is on the allow-list. */
+		const char *list = s->cfg->cors_origins;
+		size_t ol = strlen(origin);
+		while(*list){
+			size_t n = strcspn(list, ",");
+			if((n == 1 && list[0] == '*') || (n == ol && !strncmp(list, origin, n))){
+				MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+				MHD_add_response_header(resp, "Vary", "Origin");
+				break;
+			}
+			list += n;
+			if(*list == ',') list++;
+		}
+	}
+}
+
+static struct MHD_Response *json_response(json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+	struct MHD_Response *resp;
+
+	if(!text) return NULL;
+	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if(!resp){
+		free(text);
+		return NULL;
+	}
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	return resp;
+}
+
+enum MHD_Result rest_reply_json(struct rest_req *r, unsigned status, json_t *body)
+{
+	struct MHD_Response *resp = json_response(body);
+	enum MHD_Result rc;
+
+	json_decref(body);
+	if(!resp) return MHD_NO;
+	add_common_headers(r->srv, r->conn, resp);
+	rc = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+enum MHD_Result rest_reply_error(struct rest_req *r, unsigned status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return rest_reply_json(r, status, json_pack("{s:s, s:i}", "error", msg, "httpStatus", (int)status));
+}
+
+void rest_waiting_add(struct rest_req *r)
+{
+	r->prev = NULL;
+	r->next = r->srv->waiting;
+	if(r->next) r->next->prev = r;
+	r->srv->waiting = r;
+}
+
+void rest_waiting_remove(struct rest_req *r)
+{
+	if(r->prev) r->prev->next = r->next;
+	else if(r->srv->waiting == r) r->srv->waiting = r->next;
+	if(r->next) r->next->prev = r->prev;
+	r->next = r->prev = NULL;
+}
+
+void rest_complete(struct rest_req *r, unsigned status, json_t *body)
+{
+	struct MHD_Response *resp = json_response(body);
+
+	json_decref(body);
+	rest_waiting_remove(r);
+	r->state = REQ_DONE;
+	if(resp){
+		add_common_headers(r->srv, r->conn, resp);
+		MHD_queue_response(r->conn, status, resp);
+		MHD_destroy_response(resp);
+	}
+	MHD_resume_connection(r->conn);
+	rest_kick(r->srv);
+}
+
+/* ---- driving MHD from the loop ---- */
+
+static void run_mhd(struct rest_server *s);
+
+static void on_timer(uv_timer_t *t)
+{
+	run_mhd(t->data);
+}
+
+static void on_poll(uv_poll_t *p, int status, int events)
+{
+	(void)status;
+	(void)events;
+	run_mhd(p->data);
+}
+
+static void run_mhd(struct rest_server *s)
+{
+	MHD_UNSIGNED_LONG_LONG timeout;
+
+	if(!s->attached) return;
+	MHD_run(s->daemon);
+	if(MHD_get_timeout(s->daemon, &timeout) == MHD_YES){
+		uv_timer_start(&s->timer, on_timer, timeout, 0);
+	}else{
+		uv_timer_stop(&s->timer);
+	}
+}
+
+void rest_kick(struct rest_server *s)
+{
+	/* Not MHD_run() from here: we may be inside MHD's own callbacks. */
+	if(s->attached) uv_timer_start(&s->timer, on_timer, 0, 0);
+}
+
+/* ---- routing ---- */
+
+static bool authorised(struct rest_server *s, struct MHD_Connection *conn)
+{
+	const char *auth;
+	size_t n;
+
+	if(!s->cfg->api_token) return true;
+	auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	if(!auth || strncasecmp(auth, "Bearer ", 7)) return false;
+	auth += 7;
+	n = strlen(s->cfg->api_token);
+	/* Length first, then every byte: no early exit that times the token. */
+	if(strlen(auth) != n) return false;
+	unsigned char diff = 0;
+	for(size_t i = 0; i < n; i++) diff |= (unsigned char)(auth[i] ^ s->cfg->api_token[i]);
+	return diff == 0;
+}
+
+static json_t *client_list(struct rest_server *s, struct MHD_Connection *conn)
+{
+	const char *off_s = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "offset");
+	const char *lim_s = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
+	long offset = off_s ? strtol(off_s, NULL, 10) : 0, limit = lim_s ? strtol(lim_s, NULL, 10) : 1000;
+	struct registry *reg = core_api_registry(s->core);
+	struct registration *r;
+	json_t *items = json_array();
+	long i = 0;
+
+	if(offset < 0) offset = 0;
+	if(limit <= 0 || limit > 10000) limit = 1000;
+	for(r = registry_first(reg); r && (long)json_array_size(items) < limit; r = r->hh.next, i++){
+		if(i >= offset) json_array_append_new(items, core_api_registration_json(r));
+	}
+	return json_pack("{s:I, s:I, s:I, s:o}", "total", (json_int_t)registry_count(reg),
+			"offset", (json_int_t)offset, "limit", (json_int_t)limit, "clients", items);
+}
+
+static bool valid_segment(const char *s, size_t n)
+{
+	return n > 0 && n < 256 && !memchr(s, '/', n);
+}
+
+static enum MHD_Result route_clients(struct rest_req *r, const char *method, const char *path)
+{
+	struct rest_server *s = r->srv;
+	const char *slash = strchr(path, '/');
+	size_t ep_len = slash ? (size_t)(slash - path) : strlen(path);
+	const char *prefix = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "prefix");
+	const struct registration *reg;
+
+	if(!valid_segment(path, ep_len)) return rest_reply_error(r, 400, "missing or invalid endpoint name");
+	memcpy(r->endpoint, path, ep_len);
+	r->endpoint[ep_len] = '\0';
+	if(prefix){
+		if(strlen(prefix) >= sizeof(r->prefix)) return rest_reply_error(r, 400, "prefix too long");
+		strcpy(r->prefix, prefix);
+		r->has_prefix = true;
+	}
+	reg = registry_find(core_api_registry(s->core), r->has_prefix ? r->prefix : NULL, r->endpoint);
+	if(!slash || slash[1] == '\0'){
+		if(strcmp(method, "GET")) return rest_reply_error(r, 405, "use GET on a client");
+		if(!reg) return rest_reply_error(r, 404, "no registration for endpoint '%s'", r->endpoint);
+		return rest_reply_json(r, 200, core_api_registration_json(reg));
+	}
+	if(!reg) return rest_reply_error(r, 404, "no registration for endpoint '%s'", r->endpoint);
+	return rest_device_op(r, method, slash);
+}
+
+static enum MHD_Result route(struct rest_req *r, const char *method, const char *url)
+{
+	struct rest_server *s = r->srv;
+
+	if(!strcmp(method, "OPTIONS")){
+		struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+		enum MHD_Result rc;
+		if(!resp) return MHD_NO;
+		add_common_headers(s, r->conn, resp);
+		MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, PUT, POST, DELETE, OPTIONS");
+		MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+		rc = MHD_queue_response(r->conn, 204, resp);
+		MHD_destroy_response(resp);
+		return rc;
+	}
+	if(!authorised(s, r->conn)){
+		return rest_reply_error(r, 401, "missing or wrong bearer token (Authorization: Bearer ...)");
+	}
+	if(r->body_too_big) return rest_reply_error(r, 413, "request body above %d bytes", REST_MAX_BODY);
+	if(!strcmp(url, "/api/clients") || !strcmp(url, "/api/clients/")){
+		if(strcmp(method, "GET")) return rest_reply_error(r, 405, "use GET on /api/clients");
+		return rest_reply_json(r, 200, client_list(s, r->conn));
+	}
+	if(!strncmp(url, "/api/clients/", 13)) return route_clients(r, method, url + 13);
+	if(!strcmp(url, "/api/event")){
+		if(strcmp(method, "GET")) return rest_reply_error(r, 405, "use GET on /api/event");
+		return rest_events(r);
+	}
+	if(!strcmp(url, "/api/status")){
+		if(strcmp(method, "GET")) return rest_reply_error(r, 405, "use GET on /api/status");
+		return rest_reply_json(r, 200, core_api_status(s->core));
+	}
+	return rest_reply_error(r, 404, "no such resource: %s", url);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+		const char *method, const char *version, const char *upload_data, size_t *upload_size,
+		void **con_cls)
+{
+	struct rest_server *s = cls;
+	struct rest_req *r = *con_cls;
+	(void)version;
+
+	if(!r){
+		r = calloc(1, sizeof(*r));
+		if(!r) return MHD_NO;
+		r->srv = s;
+		r->conn = conn;
+		*con_cls = r;
+		s->requests++;
+		return MHD_YES;
+	}
+	if(r->state != REQ_READING) return MHD_YES;   /* resumed: the response is queued */
+	if(*upload_size){
+		if(r->body_len + *upload_size > REST_MAX_BODY){
+			r->body_too_big = true;
+		}else{
+			char *b = realloc(r->body, r->body_len + *upload_size + 1);
+			if(!b) return MHD_NO;
+			memcpy(b + r->body_len, upload_data, *upload_size);
+			r->body = b;
+			r->body_len += *upload_size;
+			r->body[r->body_len] = '\0';
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	return route(r, method, url);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		enum MHD_RequestTerminationCode toe)
+{
+	struct rest_server *s = cls;
+	struct rest_req *r = *con_cls;
+	(void)conn;
+	(void)toe;
+
+	if(!r) return;
+	if(r->state == REQ_WAITING){
+		if(s->core) core_api_cancel(s->core, r->handle);
+		rest_waiting_remove(r);
+	}
+	free(r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+/* ---- life cycle ---- */
+
+static int parse_listen(const char *spec, struct sockaddr_storage *sa, socklen_t *len,
+		struct lwm2m_error *err)
+{
+	struct conf_addr a;
+	struct addrinfo hints, *res = NULL;
+	char port[8];
+
+	if(conf_parse_addr(spec, &a, err) != 0 || a.is_unix){
+		return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_http_listen: '%s' is not host:port", spec);
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+	snprintf(port, sizeof(port), "%u", a.port);
+	if(getaddrinfo(a.host, port, &hints, &res) != 0 || !res){
+		return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_http_listen: cannot resolve '%s'", a.host);
+	}
+	memcpy(sa, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+struct rest_server *rest_open(const struct lwm2m_config *cfg, struct lwm2m_error *err)
+{
+	struct rest_server *s;
+	struct sockaddr_storage sa;
+	socklen_t sa_len;
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+
+	if(parse_listen(cfg->http_listen, &sa, &sa_len, err) != 0) return NULL;
+	s = calloc(1, sizeof(*s));
+	if(!s){
+		lwm2m_fail(err, LWM2M_ENOMEM, -1, "out of memory");
+		return NULL;
+	}
+	s->cfg = cfg;
+	if(sa.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+			MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+			MHD_OPTION_END);
+	if(!s->daemon){
+		free(s);
+		lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_http_listen: cannot listen on %s (in use, or not an address of this host)",
+				cfg->http_listen);
+		return NULL;
+	}
+	return s;
+}
+
+int rest_attach(struct rest_server *s, struct core *c)
+{
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+	uv_loop_t *loop = core_api_loop(c);
+
+	if(!info) return -LWM2M_EINVAL;
+	s->core = c;
+	uv_timer_init(loop, &s->timer);
+	s->timer.data = s;
+	uv_poll_init(loop, &s->poll, info->epoll_fd);
+	s->poll.data = s;
+	uv_poll_start(&s->poll, UV_READABLE, on_poll);
+	s->attached = true;
+	rest_kick(s);
+	return 0;
+}
+
+void rest_detach(struct rest_server *s)
+{
+	if(!s || !s->attached) return;
+	/* Nothing may stay suspended: the daemon is stopped later, off this thread. */
+	while(s->waiting){
+		struct rest_req *r = s->waiting;
+		core_api_cancel(s->core, r->handle);
+		rest_complete(r, 503, json_pack("{s:s, s:i}", "error", "the server is shutting down", "httpStatus", 503));
+	}
+	rest_events_close_all(s);
+	s->attached = false;
+	uv_poll_stop(&s->poll);
+	uv_timer_stop(&s->timer);
+	uv_close((uv_handle_t *)&s->poll, NULL);
+	uv_close((uv_handle_t *)&s->timer, NULL);
+	/* Connections end with the daemon; their completion callbacks must not reach the core. */
+	MHD_quiesce_daemon(s->daemon);
+	s->core = NULL;
+}
+
+void rest_free(struct rest_server *s)
+{
+	if(!s) return;
+	MHD_stop_daemon(s->daemon);
+	free(s);
+}

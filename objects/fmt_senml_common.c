@@ -1,0 +1,955 @@
+/* The SenML record model shared by SenML JSON/CBOR, SenML-ETCH and OMA JSON: record
+ * resolution (base fields, names, times, types) into nodes, the encoders' naming walk,
+ * record packs and base64. */
+#include "fmt_senml.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Longest bn + n accepted (names are "/65535/65535/65535/65535" plus short prefixes). */
+#define SENML_NAME_MAX 512
+
+/* ---- packs ------------------------------------------------------------------------------ */
+
+struct senml_pack_blk {
+	struct senml_pack_blk *next;
+	char data[];
+};
+
+void senml_pack_init(struct senml_pack *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+void senml_pack_free(struct senml_pack *p)
+{
+	if(!p) return;
+	while(p->blocks){
+		struct senml_pack_blk *next = p->blocks->next;
+		free(p->blocks);
+		p->blocks = next;
+	}
+	free(p->recs);
+	memset(p, 0, sizeof(*p));
+}
+
+static int pack_copy_str(struct senml_pack *p, struct senml_str *s)
+{
+	struct senml_pack_blk *b;
+
+	if(!s->p) return 0;
+	b = malloc(sizeof(*b) + s->len + 1);
+	if(!b) return -LWM2M_ENOMEM;
+	memcpy(b->data, s->p, s->len);
+	b->data[s->len] = '\0';
+	b->next = p->blocks;
+	p->blocks = b;
+	s->p = b->data;
+	return 0;
+}
+
+int senml_pack_add(struct senml_pack *p, const struct senml_rec *r)
+{
+	struct senml_rec *c;
+	int rc;
+
+	if(p->count == p->cap){
+		size_t cap = p->cap ? p->cap * 2 : 8;
+		struct senml_rec *recs = realloc(p->recs, cap * sizeof(*recs));
+		if(!recs) return -LWM2M_ENOMEM;
+		p->recs = recs;
+		p->cap = cap;
+	}
+	c = &p->recs[p->count];
+	*c = *r;
+	rc = pack_copy_str(p, &c->bn);
+	if(!rc) rc = pack_copy_str(p, &c->bu);
+	if(!rc) rc = pack_copy_str(p, &c->n);
+	if(!rc) rc = pack_copy_str(p, &c->u);
+	if(!rc) rc = pack_copy_str(p, &c->vs);
+	if(rc) return rc;
+	p->count++;
+	return 0;
+}
+
+int senml_pack_add_cb(void *pack, const struct senml_rec *r)
+{
+	return senml_pack_add(pack, r);
+}
+
+/* ---- base64 ----------------------------------------------------------------------------- */
+
+int senml_base64_encode(const uint8_t *p, size_t len, bool url, struct lwm2m_buf *out)
+{
+	const char *abc = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+			: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i = 0;
+	int rc = buf_reserve(out, (len + 2) / 3 * 4);
+
+	for(; !rc && i + 3 <= len; i += 3){
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		char q[4] = { abc[v >> 18], abc[(v >> 12) & 63], abc[(v >> 6) & 63], abc[v & 63] };
+		rc = buf_append(out, q, 4);
+	}
+	if(!rc && len - i == 1){
+		uint32_t v = (uint32_t)p[i] << 16;
+		char q[4] = { abc[v >> 18], abc[(v >> 12) & 63], '=', '=' };
+		rc = buf_append(out, q, url ? 2 : 4);
+	} else if(!rc && len - i == 2){
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
+		char q[4] = { abc[v >> 18], abc[(v >> 12) & 63], abc[(v >> 6) & 63], '=' };
+		rc = buf_append(out, q, url ? 3 : 4);
+	}
+	return rc;
+}
+
+static int b64_val(char c)
+{
+	if(c >= 'A' && c <= 'Z') return c - 'A';
+	if(c >= 'a' && c <= 'z') return c - 'a' + 26;
+	if(c >= '0' && c <= '9') return c - '0' + 52;
+	if(c == '+' || c == '-') return 62;
+	if(c == '/' || c == '_') return 63;
+	return -1;
+}
+
+int senml_base64_decode(const char *s, size_t len, uint8_t **out, size_t *out_len)
+{
+	uint8_t *o;
+	size_t n = 0, pad = 0;
+	uint32_t acc = 0;
+	unsigned bits = 0;
+
+	/* Padding, when present, completes the last quantum exactly. */
+	while(pad < 2 && len > 0 && s[len - 1] == '='){
+		len--;
+		pad++;
+	}
+	if(len % 4 == 1 || (pad && (len + pad) % 4)) return -LWM2M_EINVAL;
+	o = malloc(len / 4 * 3 + 3);
+	if(!o) return -LWM2M_ENOMEM;
+	for(size_t i = 0; i < len; i++){
+		int v = b64_val(s[i]);
+		if(v < 0){
+			free(o);
+			return -LWM2M_EINVAL;
+		}
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if(bits >= 8){
+			bits -= 8;
+			o[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	/* Leftover bits must be zero (canonical form). */
+	if(bits && (acc & ((1u << bits) - 1))){
+		free(o);
+		return -LWM2M_EINVAL;
+	}
+	o[n] = '\0';
+	*out = o;
+	*out_len = n;
+	return 0;
+}
+
+/* ---- names ------------------------------------------------------------------------------ */
+
+void senml_alt_trim(const char *alt_path, const char **core, size_t *len)
+{
+	size_t n;
+
+	*core = "";
+	*len = 0;
+	if(!alt_path) return;
+	while(*alt_path == '/') alt_path++;
+	n = strlen(alt_path);
+	while(n > 0 && alt_path[n - 1] == '/') n--;
+	*core = alt_path;
+	*len = n;
+}
+
+int senml_name_build(struct lwm2m_buf *b, const char *alt_path, const char *prefix,
+		const struct lwm2m_path *p, size_t depth)
+{
+	const char *alt;
+	size_t alt_len;
+	int rc = 0;
+
+	senml_alt_trim(alt_path, &alt, &alt_len);
+	if(alt_len){
+		rc = buf_append_byte(b, '/');
+		if(!rc) rc = buf_append(b, alt, alt_len);
+	}
+	if(!rc && prefix){
+		rc = buf_append_byte(b, '/');
+		if(!rc) rc = buf_append(b, prefix, strlen(prefix));
+	}
+	for(size_t i = 0; !rc && i < depth && i < p->len; i++){
+		char id[8];
+		int w = snprintf(id, sizeof(id), "/%u", (unsigned)p->ids[i]);
+		rc = buf_append(b, id, (size_t)w);
+	}
+	return rc;
+}
+
+static bool all_digits(const char *s, size_t n)
+{
+	if(n == 0) return false;
+	for(size_t i = 0; i < n; i++){
+		if(s[i] < '0' || s[i] > '9') return false;
+	}
+	return true;
+}
+
+/* Name -> [prefix] path. Returns a static description of what is wrong, or NULL. */
+static const char *parse_name(const char *s, size_t len, const char *alt, size_t alt_len,
+		struct lwm2m_path *p, const char **pfx, size_t *pfx_len)
+{
+	size_t pos = 0;
+
+	memset(p, 0, sizeof(*p));
+	*pfx = NULL;
+	*pfx_len = 0;
+	if(pos < len && s[pos] == '/') pos++;
+	if(alt_len && len - pos >= alt_len && !memcmp(s + pos, alt, alt_len) &&
+			(len - pos == alt_len || s[pos + alt_len] == '/')){
+		pos += alt_len;
+		if(pos < len) pos++;
+	}
+	while(pos < len){
+		size_t start = pos, n;
+		while(pos < len && s[pos] != '/') pos++;
+		n = pos - start;
+		if(n == 0) return "empty segment";
+		if(!all_digits(s + start, n)){
+			/* Only the first segment may be a gateway end-device prefix. */
+			if(*pfx || p->len) return "non-numeric ID";
+			for(size_t i = start; i < pos; i++){
+				if((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return "control character";
+			}
+			*pfx = s + start;
+			*pfx_len = n;
+		} else {
+			uint32_t v = 0;
+			if(p->len == LWM2M_PATH_MAX_DEPTH) return "more than four levels";
+			for(size_t i = start; i < pos; i++){
+				v = v * 10u + (uint32_t)(s[i] - '0');
+				if(v > LWM2M_ID_MAX) return "ID above 65535";
+			}
+			p->ids[p->len++] = (uint16_t)v;
+		}
+		if(pos < len) pos++;   /* the '/'; one trailing '/' is tolerated */
+	}
+	if(*pfx && p->len == 0) return "prefix without a path";
+	return NULL;
+}
+
+/* ---- decoding --------------------------------------------------------------------------- */
+
+void senml_dec_init(struct senml_dec *s, size_t input_len, const struct lwm2m_path *req,
+		const struct fmt_typer *typer, const struct fmt_limits *lim, const char *alt_path,
+		enum senml_mode mode, const char *fmt_name, struct lwm2m_nodes *out,
+		struct lwm2m_error *err)
+{
+	memset(s, 0, sizeof(*s));
+	fmt_dec_init(&s->d, typer, lim, input_len, out, err);
+	s->req = req && req->len ? req : NULL;
+	senml_alt_trim(alt_path, &s->alt, &s->alt_len);
+	s->mode = mode;
+	s->fmt_name = fmt_name;
+	s->first = out ? out->count : 0;
+}
+
+static int rec_fail(struct senml_dec *s, const struct senml_rec *r, int code, const char *fmt,
+		...) __attribute__((format(printf, 4, 5)));
+
+static int rec_fail(struct senml_dec *s, const struct senml_rec *r, int code, const char *fmt,
+		...)
+{
+	char what[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return lwm2m_fail(s->d.err, code, (long)r->offset, "%s: record %zu (byte %zu): %s",
+			s->fmt_name, s->nrec, r->offset, what);
+}
+
+static int set_bn(struct senml_dec *s, const struct senml_str *bn)
+{
+	if(bn->len >= s->bn_cap){
+		size_t cap = bn->len + 1 < 64 ? 64 : bn->len + 1;
+		char *p = realloc(s->bn, cap);
+		if(!p) return -LWM2M_ENOMEM;
+		s->bn = p;
+		s->bn_cap = cap;
+	}
+	if(bn->len) memcpy(s->bn, bn->p, bn->len);
+	s->bn_len = bn->len;
+	return 0;
+}
+
+/* v + bv (RFC 8428 base value), exactly when both are integers. */
+static void apply_bv(const struct senml_dec *s, const struct json_num *v, struct json_num *out)
+{
+	int64_t sum;
+
+	*out = *v;
+	if(!s->has_bv) return;
+	if(v->kind == JSON_NUM_INT && s->bv.kind == JSON_NUM_INT &&
+			!__builtin_add_overflow(v->i, s->bv.i, &sum)){
+		json_num_from_int(out, sum);
+		return;
+	}
+	json_num_from_double(out, v->f + s->bv.f);
+}
+
+static bool integral(double f)
+{
+	return isfinite(f) && f == floor(f);
+}
+
+static int num_value(struct senml_dec *s, const struct senml_rec *r, const struct json_num *n,
+		enum lwm2m_type want, const char *name, struct lwm2m_value *out)
+{
+	switch(want){
+	case LWM2M_TYPE_NONE:
+		if(s->oma || n->kind == JSON_NUM_FLOAT || n->kind == JSON_NUM_BIGINT){
+			out->type = LWM2M_TYPE_FLOAT;
+			out->v.f = n->f;
+		} else if(n->kind == JSON_NUM_UINT){
+			out->type = LWM2M_TYPE_UNSIGNED;
+			out->v.u = n->u;
+		} else {
+			out->type = LWM2M_TYPE_INTEGER;
+			out->v.i = n->i;
+		}
+		return 0;
+	case LWM2M_TYPE_FLOAT:
+		out->type = want;
+		out->v.f = n->f;
+		return 0;
+	case LWM2M_TYPE_INTEGER:
+	case LWM2M_TYPE_TIME:
+		out->type = want;
+		if(n->kind == JSON_NUM_INT){
+			out->v.i = n->i;
+			return 0;
+		}
+		if(n->kind == JSON_NUM_FLOAT && (integral(n->f) || (want == LWM2M_TYPE_TIME && isfinite(n->f)))){
+			double t = trunc(n->f);
+			if(t >= -9223372036854775808.0 && t < 9223372036854775808.0){
+				out->v.i = (int64_t)t;
+				return 0;
+			}
+		} else if(n->kind == JSON_NUM_FLOAT){
+			return rec_fail(s, r, LWM2M_ETYPE, "%s: %s expects an integer", name,
+					lwm2m_type_name(want));
+		}
+		return rec_fail(s, r, LWM2M_ERANGE, "%s: value out of range for %s", name,
+				lwm2m_type_name(want));
+	case LWM2M_TYPE_UNSIGNED:
+		out->type = want;
+		if(n->kind == JSON_NUM_INT && n->i >= 0){
+			out->v.u = (uint64_t)n->i;
+			return 0;
+		}
+		if(n->kind == JSON_NUM_UINT){
+			out->v.u = n->u;
+			return 0;
+		}
+		if(n->kind == JSON_NUM_FLOAT && !integral(n->f))
+			return rec_fail(s, r, LWM2M_ETYPE, "%s: unsigned expects an integer", name);
+		if(n->kind == JSON_NUM_FLOAT && n->f >= 0 && n->f < 18446744073709551616.0){
+			out->v.u = (uint64_t)n->f;
+			return 0;
+		}
+		return rec_fail(s, r, LWM2M_ERANGE, "%s: value out of range for unsigned", name);
+	default:
+		return rec_fail(s, r, LWM2M_ETYPE, "%s: a number for a resource of type %s", name,
+				lwm2m_type_name(want));
+	}
+}
+
+static int objlnk_value(struct senml_dec *s, const struct senml_rec *r, const char *name,
+		struct lwm2m_value *out)
+{
+	size_t len = r->vs.len;
+	uint16_t o, i;
+
+	/* Zephyr's CBOR writer appends a NUL to object links. */
+	if(len && r->vs.p[len - 1] == '\0') len--;
+	if(fmt_parse_objlnk(r->vs.p, len, &o, &i))
+		return rec_fail(s, r, LWM2M_EINVAL, "%s: bad object link", name);
+	out->type = LWM2M_TYPE_OBJLNK;
+	out->v.lnk.obj = o;
+	out->v.lnk.inst = i;
+	return 0;
+}
+
+static int bytes_value(struct senml_dec *s, const struct senml_rec *r, const char *name,
+		enum lwm2m_type t, bool b64, struct lwm2m_value *out)
+{
+	uint8_t *data;
+	size_t n;
+
+	if(!b64){
+		if(value_set_bytes(out, t, r->vs.p, r->vs.len))
+			return lwm2m_fail(s->d.err, LWM2M_ENOMEM, -1, "%s: out of memory", s->fmt_name);
+		return 0;
+	}
+	int rc = senml_base64_decode(r->vs.p, r->vs.len, &data, &n);
+	if(rc == -LWM2M_ENOMEM) return lwm2m_fail(s->d.err, rc, -1, "%s: out of memory", s->fmt_name);
+	if(rc) return rec_fail(s, r, LWM2M_EINVAL, "%s: bad base64 in %s", name, s->oma ? "sv" : "vd");
+	out->type = t;
+	out->v.bytes.data = data;
+	out->v.bytes.len = n;
+	return 0;
+}
+
+static int rec_value(struct senml_dec *s, const struct senml_rec *r, enum lwm2m_type want,
+		const char *name, struct lwm2m_value *out)
+{
+	struct json_num n;
+
+	switch(r->vkind){
+	case SENML_V_NUM:
+		apply_bv(s, &r->v, &n);
+		return num_value(s, r, &n, want, name, out);
+	case SENML_V_STR:
+		if(want == LWM2M_TYPE_NONE || want == LWM2M_TYPE_STRING || want == LWM2M_TYPE_CORELNK)
+			return bytes_value(s, r, name, want == LWM2M_TYPE_NONE ? LWM2M_TYPE_STRING : want,
+					false, out);
+		if(want == LWM2M_TYPE_OBJLNK) return objlnk_value(s, r, name, out);
+		if(want == LWM2M_TYPE_OPAQUE && s->oma)
+			return bytes_value(s, r, name, LWM2M_TYPE_OPAQUE, true, out);
+		break;
+	case SENML_V_NUMTEXT:
+		if(want == LWM2M_TYPE_OBJLNK) return objlnk_value(s, r, name, out);
+		return rec_fail(s, r, LWM2M_ETYPE, "%s: v holds a text string", name);
+	case SENML_V_BOOL:
+		if(want == LWM2M_TYPE_NONE || want == LWM2M_TYPE_BOOLEAN){
+			out->type = LWM2M_TYPE_BOOLEAN;
+			out->v.b = r->vb;
+			return 0;
+		}
+		break;
+	case SENML_V_DATA:
+		if(want == LWM2M_TYPE_NONE || want == LWM2M_TYPE_OPAQUE)
+			return bytes_value(s, r, name, LWM2M_TYPE_OPAQUE, r->data_b64, out);
+		break;
+	case SENML_V_OBJLNK:
+		if(want == LWM2M_TYPE_NONE || want == LWM2M_TYPE_OBJLNK)
+			return objlnk_value(s, r, name, out);
+		break;
+	default:
+		break;
+	}
+	static const char *const field[] = {
+		[SENML_V_STR] = "a string", [SENML_V_BOOL] = "a boolean",
+		[SENML_V_DATA] = "opaque data", [SENML_V_OBJLNK] = "an object link",
+	};
+	const char *what = (size_t)r->vkind < sizeof(field) / sizeof(field[0]) && field[r->vkind] ?
+			field[r->vkind] : "a value";
+	return rec_fail(s, r, LWM2M_ETYPE, "%s: %s for a resource of type %s", name, what,
+			lwm2m_type_name(want));
+}
+
+/* A printable, bounded copy of a name for messages. */
+static const char *show(char *dst, size_t cap, const char *s, size_t n)
+{
+	size_t k = 0;
+
+	for(size_t i = 0; i < n && k + 4 < cap; i++){
+		unsigned char c = (unsigned char)s[i];
+		dst[k++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	if(k + 4 >= cap && n > k){
+		memcpy(dst + k, "...", 3);
+		k += 3;
+	}
+	dst[k] = '\0';
+	return dst;
+}
+
+static int dec_fail_nomem(struct senml_dec *s)
+{
+	return lwm2m_fail(s->d.err, LWM2M_ENOMEM, -1, "%s: out of memory", s->fmt_name);
+}
+
+static int push_path(struct senml_dec *s, const struct senml_rec *r, const struct lwm2m_path *p,
+		const char *pfx, size_t pfx_len)
+{
+	if(s->npaths >= s->d.max_nodes)
+		return rec_fail(s, r, LWM2M_ETOOBIG, "more than %zu paths", s->d.max_nodes);
+	if(s->npaths == s->paths_cap){
+		size_t cap = s->paths_cap ? s->paths_cap * 2 : 8;
+		struct lwm2m_path *np = realloc(s->paths, cap * sizeof(*np));
+		if(!np) return dec_fail_nomem(s);
+		s->paths = np;
+		if(s->want_prefixes){
+			char **pp = realloc(s->prefixes, cap * sizeof(*pp));
+			if(!pp) return dec_fail_nomem(s);
+			s->prefixes = pp;
+		}
+		s->paths_cap = cap;
+	}
+	if(s->want_prefixes){
+		s->prefixes[s->npaths] = NULL;
+		if(pfx && !(s->prefixes[s->npaths] = strndup(pfx, pfx_len))) return dec_fail_nomem(s);
+	}
+	s->paths[s->npaths++] = *p;
+	return 0;
+}
+
+int senml_dec_record(struct senml_dec *s, const struct senml_rec *r)
+{
+	char name[SENML_NAME_MAX], pbuf[SENML_NAME_MAX], shown[64];
+	struct lwm2m_value val = { 0 };
+	struct lwm2m_node *node;
+	struct lwm2m_path p;
+	const char *pfx, *why;
+	size_t nlen, pfx_len;
+	double time;
+	int rc;
+
+	s->nrec++;
+	if((r->has & SENML_HAS_BN) && set_bn(s, &r->bn)) return dec_fail_nomem(s);
+	if(r->has & SENML_HAS_BT) s->bt = r->bt.f;
+	if(r->has & SENML_HAS_BV){
+		s->has_bv = true;
+		s->bv = r->bv;
+	}
+	nlen = s->bn_len + ((r->has & SENML_HAS_N) ? r->n.len : 0);
+	if(nlen >= sizeof(name)) return rec_fail(s, r, LWM2M_EINVAL, "name longer than %d bytes",
+			SENML_NAME_MAX - 1);
+	if(s->bn_len) memcpy(name, s->bn, s->bn_len);
+	if(r->has & SENML_HAS_N) memcpy(name + s->bn_len, r->n.p, r->n.len);
+	name[nlen] = '\0';
+	show(shown, sizeof(shown), name, nlen);
+	if(nlen == 0) return rec_fail(s, r, LWM2M_EINVAL, "no name (bn + n is empty)");
+	why = parse_name(name, nlen, s->alt, s->alt_len, &p, &pfx, &pfx_len);
+	if(why) return rec_fail(s, r, LWM2M_EINVAL, "name \"%s\": %s", shown, why);
+	time = s->bt + ((r->has & SENML_HAS_T) ? r->t.f : 0.0);
+	if(!isfinite(time)) return rec_fail(s, r, LWM2M_ERANGE, "%s: time out of range", shown);
+
+	if(s->mode == SENML_MODE_PATHS){
+		if(r->vkind != SENML_V_NONE)
+			return rec_fail(s, r, LWM2M_EINVAL, "%s: a path list record carries a value", shown);
+		if(r->has & (SENML_HAS_T | SENML_HAS_BT))
+			return rec_fail(s, r, LWM2M_EINVAL, "%s: a path list record carries a time", shown);
+		if(pfx && !s->want_prefixes)
+			return rec_fail(s, r, LWM2M_ENOTSUP, "%s: gateway prefix in a path list", shown);
+		return push_path(s, r, &p, pfx, pfx_len);
+	}
+	if(p.len < LWM2M_PATH_RESOURCE)
+		return rec_fail(s, r, LWM2M_EINVAL, "\"%s\" is not a resource path", shown);
+	if(pfx){
+		memcpy(pbuf, pfx, pfx_len);
+		pbuf[pfx_len] = '\0';
+	}
+	if(r->vkind == SENML_V_NONE || r->vkind == SENML_V_NULL){
+		if(s->mode != SENML_MODE_ETCH)
+			return rec_fail(s, r, LWM2M_EINVAL, "%s: %s", shown,
+					r->vkind == SENML_V_NULL ? "null value" : "no value");
+		val.type = LWM2M_TYPE_NONE;
+	} else {
+		rc = rec_value(s, r, fmt_type_of(s->d.typer, pfx ? pbuf : NULL, &p), shown, &val);
+		if(rc) return rc;
+	}
+	rc = fmt_dec_push(&s->d, r->offset, &node);
+	if(rc){
+		value_free(&val);
+		return rc;
+	}
+	node->path = p;
+	node->kind = LWM2M_NODE_VALUE;
+	node->value = val;
+	node->has_time = time != 0.0;
+	node->time = time;
+	if(pfx && !(node->prefix = strdup(pbuf))) return dec_fail_nomem(s);
+	return 0;
+}
+
+int senml_dec_record_cb(void *s, const struct senml_rec *r)
+{
+	return senml_dec_record(s, r);
+}
+
+/* No records: what the request path says an empty payload means. */
+static int empty_payload(struct senml_dec *s)
+{
+	char shown[LWM2M_PATH_STR_MAX];
+	struct lwm2m_node *node;
+	int multiple, rc;
+
+	if(!s->req || s->req->len <= LWM2M_PATH_OBJECT) return 0;
+	path_format(s->req, shown, sizeof(shown));
+	if(s->req->len == LWM2M_PATH_RESOURCE_INSTANCE)
+		return lwm2m_fail(s->d.err, LWM2M_EINVAL, 0, "%s: no value for %s", s->fmt_name, shown);
+	if(s->req->len == LWM2M_PATH_RESOURCE){
+		multiple = fmt_is_multiple(s->d.typer, NULL, s->req);
+		if(multiple != 1)
+			return lwm2m_fail(s->d.err, LWM2M_EINVAL, 0, "%s: no value for the %sresource %s",
+					s->fmt_name, multiple == 0 ? "single " : "", shown);
+	}
+	rc = fmt_dec_push(&s->d, 0, &node);
+	if(rc) return rc;
+	node->path = *s->req;
+	node->kind = s->req->len == LWM2M_PATH_RESOURCE ? LWM2M_NODE_EMPTY_MULTIPLE
+			: LWM2M_NODE_EMPTY_INSTANCE;
+	return 0;
+}
+
+static int prefix_cmp(const char *a, const char *b)
+{
+	if(a == b) return 0;
+	if(!a) return -1;
+	if(!b) return 1;
+	return strcmp(a, b);
+}
+
+static int time_key_cmp(const struct lwm2m_node *a, const struct lwm2m_node *b)
+{
+	double ta = a->has_time ? a->time : 0.0, tb = b->has_time ? b->time : 0.0;
+	return ta < tb ? -1 : ta > tb;
+}
+
+static int node_ptr_cmp(const void *pa, const void *pb)
+{
+	const struct lwm2m_node *a = *(const struct lwm2m_node *const *)pa;
+	const struct lwm2m_node *b = *(const struct lwm2m_node *const *)pb;
+	int c = prefix_cmp(a->prefix, b->prefix);
+
+	if(!c) c = path_compare(&a->path, &b->path);
+	if(!c) c = time_key_cmp(a, b);
+	return c;
+}
+
+/* The same path at the same time twice, or a value below another value, fails. */
+static int check_nodes(struct senml_dec *s)
+{
+	struct lwm2m_nodes *out = s->d.out;
+	size_t n = out->count - s->first;
+	const struct lwm2m_node **v;
+	int rc = 0;
+
+	if(n < 2) return 0;
+	v = malloc(n * sizeof(*v));
+	if(!v) return dec_fail_nomem(s);
+	for(size_t i = 0; i < n; i++) v[i] = &out->items[s->first + i];
+	qsort(v, n, sizeof(*v), node_ptr_cmp);
+	for(size_t i = 1; i < n && !rc; i++){
+		const struct lwm2m_node *a = v[i - 1], *b = v[i];
+		char na[FMT_NODE_NAME_MAX], nb[FMT_NODE_NAME_MAX];
+
+		if(prefix_cmp(a->prefix, b->prefix)) continue;
+		if(!path_compare(&a->path, &b->path) && !time_key_cmp(a, b)){
+			rc = lwm2m_fail(s->d.err, LWM2M_EINVAL, -1, "%s: %s given twice%s", s->fmt_name,
+					fmt_node_name(a, na, sizeof(na)), a->has_time ? " at the same time" : "");
+		} else if(a->path.len < b->path.len && path_starts_with(&b->path, &a->path) &&
+				a->value.type != LWM2M_TYPE_NONE && b->value.type != LWM2M_TYPE_NONE){
+			rc = lwm2m_fail(s->d.err, LWM2M_EINVAL, -1, "%s: a value at %s and below it at %s",
+					s->fmt_name, fmt_node_name(a, na, sizeof(na)),
+					fmt_node_name(b, nb, sizeof(nb)));
+		}
+	}
+	free(v);
+	return rc;
+}
+
+int senml_dec_finish(struct senml_dec *s)
+{
+	int rc;
+
+	if(s->mode == SENML_MODE_PATHS) return 0;
+	if(s->d.out->count == s->first) return empty_payload(s);
+	rc = check_nodes(s);
+	if(rc) return rc;
+	nodes_sort(s->d.out);
+	return 0;
+}
+
+void senml_dec_done(struct senml_dec *s, int rc)
+{
+	struct lwm2m_nodes *out = s->d.out;
+
+	if(rc && out){
+		for(size_t i = s->first; i < out->count; i++){
+			free(out->items[i].prefix);
+			value_free(&out->items[i].value);
+		}
+		out->count = s->first;
+	}
+	free(s->bn);
+	s->bn = NULL;
+	free(s->paths);
+	s->paths = NULL;
+	senml_prefixes_free(s->prefixes, s->npaths);
+	s->prefixes = NULL;
+	s->npaths = 0;
+}
+
+void senml_prefixes_free(char **prefixes, size_t n)
+{
+	if(!prefixes) return;
+	for(size_t i = 0; i < n; i++) free(prefixes[i]);
+	free(prefixes);
+}
+
+/* ---- encoding --------------------------------------------------------------------------- */
+
+int senml_value_to_rec(const struct lwm2m_value *v, bool etch, struct senml_rec *r,
+		char *lnkbuf, struct lwm2m_error *err)
+{
+	switch(v->type){
+	case LWM2M_TYPE_NONE:
+		if(!etch) return lwm2m_fail(err, LWM2M_ETYPE, -1, "SenML: a node without a value");
+		r->vkind = SENML_V_NULL;
+		return 0;
+	case LWM2M_TYPE_STRING:
+	case LWM2M_TYPE_CORELNK:
+		if(!fmt_utf8_valid(v->v.bytes.data, v->v.bytes.len))
+			return lwm2m_fail(err, LWM2M_EINVAL, -1, "SenML: a string value is not UTF-8");
+		r->vkind = SENML_V_STR;
+		r->vs.p = (const char *)v->v.bytes.data;
+		r->vs.len = v->v.bytes.len;
+		return 0;
+	case LWM2M_TYPE_OPAQUE:
+		r->vkind = SENML_V_DATA;
+		r->vs.p = (const char *)v->v.bytes.data;
+		r->vs.len = v->v.bytes.len;
+		r->data_b64 = false;
+		return 0;
+	case LWM2M_TYPE_INTEGER:
+	case LWM2M_TYPE_TIME:
+		r->vkind = SENML_V_NUM;
+		json_num_from_int(&r->v, v->v.i);
+		return 0;
+	case LWM2M_TYPE_UNSIGNED:
+		r->vkind = SENML_V_NUM;
+		json_num_from_uint(&r->v, v->v.u);
+		return 0;
+	case LWM2M_TYPE_FLOAT:
+		r->vkind = SENML_V_NUM;
+		json_num_from_double(&r->v, v->v.f);
+		return 0;
+	case LWM2M_TYPE_BOOLEAN:
+		r->vkind = SENML_V_BOOL;
+		r->vb = v->v.b;
+		return 0;
+	case LWM2M_TYPE_OBJLNK:
+		r->vkind = SENML_V_OBJLNK;
+		r->vs.p = lnkbuf;
+		r->vs.len = (size_t)snprintf(lnkbuf, 12, "%u:%u", (unsigned)v->v.lnk.obj,
+				(unsigned)v->v.lnk.inst);
+		return 0;
+	}
+	return lwm2m_fail(err, LWM2M_ETYPE, -1, "SenML: unknown value type %d", (int)v->type);
+}
+
+size_t senml_enc_count(const struct lwm2m_nodes *in)
+{
+	size_t n = 0;
+
+	for(size_t i = 0; in && i < in->count; i++){
+		if(in->items[i].kind == LWM2M_NODE_VALUE) n++;
+	}
+	return n;
+}
+
+/* Depth of the path each node is named relative to. */
+static size_t group_depth(const struct lwm2m_node *node, const struct lwm2m_path *req,
+		const struct senml_opts *o)
+{
+	size_t g = LWM2M_PATH_INSTANCE;
+
+	if(o->layout == SENML_LAYOUT_REQUEST){
+		if(o->groups && o->ngroups){
+			size_t best = 0;
+			bool found = false;
+			for(size_t i = 0; i < o->ngroups; i++){
+				if(path_starts_with(&node->path, &o->groups[i]) &&
+						(!found || o->groups[i].len > best)){
+					best = o->groups[i].len;
+					found = true;
+				}
+			}
+			if(found) g = best;
+		} else if(req && req->len >= LWM2M_PATH_INSTANCE && path_starts_with(&node->path, req)){
+			g = req->len;
+		}
+	}
+	return g < node->path.len ? g : node->path.len;
+}
+
+static bool buf_same(const struct lwm2m_buf *a, const struct lwm2m_buf *b)
+{
+	return a->len == b->len && (a->len == 0 || !memcmp(a->data, b->data, a->len));
+}
+
+static int buf_copy(struct lwm2m_buf *dst, const struct lwm2m_buf *src)
+{
+	buf_reset(dst);
+	return buf_append(dst, src->data, src->len);
+}
+
+int senml_enc_walk(const struct lwm2m_nodes *in, const struct lwm2m_path *req,
+		const struct senml_opts *o, bool etch, senml_emit_fn emit, void *ctx,
+		struct lwm2m_error *err)
+{
+	static const struct senml_opts defaults;
+	struct lwm2m_buf full, base, cur;
+	bool have_bn = false;
+	double grp_time = 0.0, cur_bt = 0.0;
+	int rc = 0;
+
+	if(!o) o = &defaults;
+	buf_init(&full, 0);
+	buf_init(&base, 0);
+	buf_init(&cur, 0);
+	for(size_t i = 0; in && i < in->count && !rc; i++){
+		const struct lwm2m_node *node = &in->items[i];
+		struct senml_rec r;
+		char lnk[16];
+		size_t g;
+		double t;
+		bool new_bn;
+
+		if(node->kind != LWM2M_NODE_VALUE) continue;
+		memset(&r, 0, sizeof(r));
+		r.offset = i;
+		g = group_depth(node, req, o);
+		buf_reset(&full);
+		buf_reset(&base);
+		rc = senml_name_build(&full, o->alt_path, node->prefix, &node->path, node->path.len);
+		if(!rc) rc = senml_name_build(&base, o->alt_path, node->prefix, &node->path, g);
+		if(!rc && g < node->path.len) rc = buf_append_byte(&base, '/');
+		if(rc) break;
+		t = node->has_time ? node->time : 0.0;
+		new_bn = !have_bn || !buf_same(&base, &cur);
+		if(o->layout == SENML_LAYOUT_REQUEST){
+			if(new_bn || t != grp_time){
+				new_bn = true;
+				if(t != 0.0 || cur_bt != 0.0){
+					r.has |= SENML_HAS_BT;
+					json_num_from_double_int(&r.bt, t);
+					cur_bt = t;
+				}
+				grp_time = t;
+			}
+		} else if(t != 0.0 && cur_bt == 0.0){
+			r.has |= SENML_HAS_BT;
+			json_num_from_double_int(&r.bt, t);
+			cur_bt = t;
+		} else if(t != 0.0 && t != cur_bt){
+			r.has |= SENML_HAS_T;
+			json_num_from_double_int(&r.t, t - cur_bt);
+		} else if(t == 0.0 && cur_bt != 0.0){
+			r.has |= SENML_HAS_BT;
+			json_num_from_int(&r.bt, 0);
+			cur_bt = 0.0;
+		}
+		if(new_bn){
+			r.has |= SENML_HAS_BN;
+			r.bn.p = (const char *)base.data;
+			r.bn.len = base.len;
+			have_bn = true;
+			rc = buf_copy(&cur, &base);
+			if(rc) break;
+		}
+		if(full.len > base.len){
+			r.has |= SENML_HAS_N;
+			r.n.p = (const char *)full.data + base.len;
+			r.n.len = full.len - base.len;
+		}
+		rc = senml_value_to_rec(&node->value, etch, &r, lnk, err);
+		if(!rc) rc = emit(ctx, &r);
+	}
+	if(rc == -LWM2M_ENOMEM && err && !err->code)
+		lwm2m_fail(err, LWM2M_ENOMEM, -1, "SenML: out of memory");
+	buf_free(&full);
+	buf_free(&base);
+	buf_free(&cur);
+	return rc;
+}
+
+/* ---- SenML-ETCH path lists -------------------------------------------------------------- */
+
+static int cf_is_json(uint16_t cf, int *json)
+{
+	if(cf == LWM2M_CF_SENML_JSON || cf == LWM2M_CF_SENML_ETCH_JSON) *json = 1;
+	else if(cf == LWM2M_CF_SENML_CBOR || cf == LWM2M_CF_SENML_ETCH_CBOR) *json = 0;
+	else return -LWM2M_ENOTSUP;
+	return 0;
+}
+
+int senml_etch_paths_decode_ex(uint16_t cf, const uint8_t *buf, size_t len,
+		const char *alt_path, struct lwm2m_path **paths, char ***prefixes, size_t *n,
+		struct lwm2m_error *err)
+{
+	struct senml_dec s;
+	int json, rc;
+
+	*paths = NULL;
+	*n = 0;
+	if(prefixes) *prefixes = NULL;
+	if(cf_is_json(cf, &json))
+		return lwm2m_fail(err, LWM2M_ENOTSUP, -1, "a path list cannot be in content format %u",
+				(unsigned)cf);
+	if(!buf) buf = (const uint8_t *)"";
+	senml_dec_init(&s, len, NULL, NULL, NULL, alt_path, SENML_MODE_PATHS,
+			json ? "SenML-ETCH JSON path list" : "SenML-ETCH CBOR path list", NULL, err);
+	s.want_prefixes = prefixes != NULL;
+	rc = json ? senml_json_records(buf, len, NULL, senml_dec_record_cb, &s, err)
+			: senml_cbor_records(buf, len, NULL, senml_dec_record_cb, &s, err);
+	if(!rc){
+		*paths = s.paths;
+		*n = s.npaths;
+		if(prefixes) *prefixes = s.prefixes;
+		s.paths = NULL;
+		s.prefixes = NULL;
+		s.npaths = 0;
+	}
+	senml_dec_done(&s, rc);
+	return rc;
+}
+
+int senml_etch_paths_decode(uint16_t cf, const uint8_t *buf, size_t len,
+		struct lwm2m_path **paths, size_t *n, struct lwm2m_error *err)
+{
+	return senml_etch_paths_decode_ex(cf, buf, len, NULL, paths, NULL, n, err);
+}
+
+int senml_etch_paths_encode(uint16_t cf, const struct lwm2m_path *paths, size_t n,
+		struct lwm2m_buf *out, struct lwm2m_error *err)
+{
+	struct senml_rec *recs;
+	char (*names)[LWM2M_PATH_STR_MAX];
+	int json, rc;
+
+	if(cf_is_json(cf, &json))
+		return lwm2m_fail(err, LWM2M_ENOTSUP, -1, "a path list cannot be in content format %u",
+				(unsigned)cf);
+	recs = calloc(n ? n : 1, sizeof(*recs));
+	names = calloc(n ? n : 1, sizeof(*names));
+	if(!recs || !names){
+		free(recs);
+		free(names);
+		return lwm2m_fail(err, LWM2M_ENOMEM, -1, "SenML-ETCH: out of memory");
+	}
+	for(size_t i = 0; i < n; i++){
+		recs[i].has = SENML_HAS_N;
+		recs[i].n.p = names[i];
+		recs[i].n.len = path_format(&paths[i], names[i], sizeof(names[i]));
+	}
+	rc = json ? senml_json_write(recs, n, out, err) : senml_cbor_write(recs, n, out, err);
+	free(recs);
+	free(names);
+	return rc;
+}
