@@ -18,7 +18,8 @@
 #                 thread, and the relay's echo client run on CPU 0 and the device clients on
 #                 CPU 1: both answerers live beside the broker, the devices elsewhere.
 #   BENCH_KEEP=1  keep the temporary directory (config and broker log)
-#   BENCH_PLUGIN_OPTS  extra "plugin_opt_x value" lines (newline separated) for experiments
+#   BENCH_CONF_EXTRA  extra broker configuration lines (newline separated), for experiments
+#                 such as "log_type information" or "plugin_opt_debug true"
 set -eu
 
 build=/work/main/build
@@ -74,7 +75,7 @@ plugin_opt_identity any
 plugin_opt_register_rate 0
 plugin_opt_inbox_size 1000000
 plugin_opt_outbox_size 1000000
-${BENCH_PLUGIN_OPTS:-}
+${BENCH_CONF_EXTRA:-}
 EOF
 
 broker_wrap=
@@ -101,8 +102,9 @@ until /usr/bin/python3 -c "import socket,sys; socket.create_connection(('127.0.0
 done
 
 echo "# broker $("$mosquitto" -h 2>/dev/null | head -1 | sed 's/^mosquitto version //'), port $port, plugin $plugin"
-echo "# machine: $(nproc) cpus, load average $(cut -d' ' -f1-3 /proc/loadavg)," \
-	"${broker_wrap:+broker on CPU 0, devices on CPU 1, echo client on CPU 0}${broker_wrap:-not pinned}"
+layout="not pinned"
+[ -n "$broker_wrap" ] && layout="broker and echo client on CPU 0, devices on CPU 1"
+echo "# machine: $(nproc) cpus, load average $(cut -d' ' -f1-3 /proc/loadavg), $layout"
 rc=0
 $bench_wrap "$bench" -p "$port" "$@" > "$dir/bench.out" || rc=$?
 cat "$dir/bench.out"

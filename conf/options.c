@@ -29,6 +29,8 @@ const struct conf_option_doc conf_option_docs[] = {
 		"Bearer token required on every /api request; required when http_listen is not a loopback address"},
 	{"cors_origins", "list", "(none)",
 		"Comma-separated browser origins allowed to call the REST API (CORS), or *"},
+	{"objects_dir", "directory", "(none)",
+		"Folder of OMA LwM2M object definition files (*.xml) loaded beside the built-in core objects"},
 	{"debug", "bool", "false", "Log one line per LwM2M message received and sent"},
 	{NULL, NULL, NULL, NULL}
 };
@@ -36,7 +38,7 @@ const struct conf_option_doc conf_option_docs[] = {
 /* Options whose names are reserved by the design for capabilities this version does not
  * have yet: refusing them beats silently ignoring an operator's setting. */
 static const char *const reserved_options[] = {
-	"http_binding_listen", "tls_cert", "tls_key", "tls_ca", "coap_server", "endpoints_file", "objects_dir", "state_db", "queue_awake_window", NULL
+	"http_binding_listen", "tls_cert", "tls_key", "tls_ca", "coap_server", "endpoints_file", "state_db", "queue_awake_window", NULL
 };
 
 void conf_defaults(struct lwm2m_config *c)
@@ -55,7 +57,6 @@ void conf_defaults(struct lwm2m_config *c)
 	c->outbox_size = 65536;
 	c->max_registrations = 1000000;
 	c->register_rate = 60;
-	c->http_listen = strdup("127.0.0.1:8080");
 }
 
 void conf_free(struct lwm2m_config *c)
@@ -71,6 +72,8 @@ void conf_free(struct lwm2m_config *c)
 	c->api_token = NULL;
 	free(c->cors_origins);
 	c->cors_origins = NULL;
+	free(c->objects_dir);
+	c->objects_dir = NULL;
 }
 
 const char *conf_identity_name(enum conf_identity id)
@@ -264,6 +267,7 @@ static int parse_http_listen(struct lwm2m_config *c, const char *v, struct lwm2m
 	if(!strcmp(v, "off")){
 		free(c->http_listen);
 		c->http_listen = NULL;
+		c->http_off = true;
 		return 0;
 	}
 	if(conf_parse_addr(v, &a, NULL) != 0 || a.is_unix){
@@ -290,6 +294,10 @@ static int parse_one(struct lwm2m_config *c, const char *key, const char *v, str
 		return set_string(&c->api_token, v);
 	}
 	if(!strcmp(key, "cors_origins")) return set_string(&c->cors_origins, v);
+	if(!strcmp(key, "objects_dir")){
+		if(v[0] != '/') return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_objects_dir: '%s' is not an absolute path", v);
+		return set_string(&c->objects_dir, v);
+	}
 	if(!strcmp(key, "doorbell")){
 		int rc = conf_parse_addr(v, &c->doorbell, err);
 		if(rc && err){
@@ -322,6 +330,9 @@ int conf_parse(struct lwm2m_config *c, const struct conf_kv *kv, size_t n, struc
 		}
 		rc = parse_one(c, key, v, err);
 		if(rc) return rc;
+	}
+	if(!c->http_listen && !c->http_off && set_string(&c->http_listen, CONF_DEFAULT_HTTP_LISTEN)){
+		return -LWM2M_ENOMEM;
 	}
 	if(c->http_listen && !c->api_token){
 		struct conf_addr a;

@@ -25,6 +25,7 @@ enum conf_other_topics {
 };
 
 #define CONF_MAX_PREFIXES 64
+#define CONF_DEFAULT_HTTP_LISTEN "127.0.0.1:8080"
 
 struct conf_addr {
 	bool set;
@@ -51,8 +52,10 @@ struct lwm2m_config {
 	uint32_t max_registrations;
 	uint32_t register_rate;              /* Register/Update per endpoint per minute, 0 = unlimited */
 	char *http_listen;                   /* owned; REST/events listener "addr:port"; NULL = off */
+	bool http_off;                       /* "plugin_opt_http_listen off" was given */
 	char *api_token;                     /* owned; bearer token for /api, NULL = none */
 	char *cors_origins;                  /* owned; comma list of allowed origins, NULL = none */
+	char *objects_dir;                   /* owned; extra OMA object XML files, NULL = none */
 	char *log_level_str;                 /* owned or NULL */
 	bool debug;                          /* log every message received/sent */
 };
@@ -62,7 +65,7 @@ struct conf_kv {
 	const char *value;
 };
 
-/* Defaults for every option. */
+/* Defaults for every option (allocation-free; conf_parse fills the default listener). */
 void conf_defaults(struct lwm2m_config *c);
 /* Parse all options; the first problem stops parsing and is described in err
  * ("plugin_opt_identity: 'user' is not one of username, clientid, cert-cn, any"). */

@@ -218,6 +218,30 @@ static void *core_thread_main(void *arg)
 	return NULL;
 }
 
+static void report_object_file(void *ctx, enum obj_load_event ev, const char *file,
+		unsigned long line, const char *msg)
+{
+	struct core *c = ctx;
+	if(ev == OBJ_LOAD_FAILED){
+		core_log(c, CORE_LOG_WARNING, "lwm2m: objects_dir: %s:%lu: %s (file skipped)", file, line, msg);
+	}else{
+		core_log(c, CORE_LOG_INFO, "lwm2m: objects_dir: %s: %s", file, msg);
+	}
+}
+
+/* Object definitions from plugin_opt_objects_dir; a bad file never stops the others. */
+static int load_objects(struct core *c, struct lwm2m_error *err)
+{
+	size_t loaded = 0, failed = 0;
+	int rc;
+
+	if(!c->cfg->objects_dir) return 0;
+	rc = obj_registry_load_dir(c->model, c->cfg->objects_dir, report_object_file, c, &loaded, &failed);
+	if(rc) return lwm2m_fail(err, LWM2M_ENOENT, -1, "plugin_opt_objects_dir: cannot read %s", c->cfg->objects_dir);
+	core_log(c, CORE_LOG_INFO, "lwm2m: objects_dir: %zu object files loaded, %zu refused", loaded, failed);
+	return 0;
+}
+
 struct core *core_new(const struct lwm2m_config *cfg, const struct core_edges *edges,
 		struct lwm2m_error *err)
 {
@@ -256,6 +280,10 @@ struct core *core_new(const struct lwm2m_config *cfg, const struct core_edges *e
 	if(!c->exchange){
 		core_free(c);
 		lwm2m_fail(err, LWM2M_ENOMEM, -1, "out of memory");
+		return NULL;
+	}
+	if(load_objects(c, err) != 0){
+		core_free(c);
 		return NULL;
 	}
 	return c;

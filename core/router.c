@@ -3,6 +3,7 @@
 #include "events.h"
 #include "exchange.h"
 #include "validate.h"
+#include "values.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -181,6 +182,35 @@ static void on_notify(struct msg_ctx *m, const struct lwm2m_op *op)
 	send_op(m, &cancel);
 }
 
+/* Send: the values go to the event watchers, then the device gets its 2.04. */
+static void on_send(struct msg_ctx *m, const struct lwm2m_op *op)
+{
+	char why[LWM2M_ERROR_MSG_MAX + 64];
+	json_t *values, *data;
+
+	if(op->content_format != 110 && op->content_format != 112 && op->content_format != 11544){
+		refuse(m, op, 415, "Send must carry SenML JSON, SenML CBOR or LwM2M CBOR");
+		return;
+	}
+	values = values_to_json(m->c->model, op->content_format, op->payload.ptr, op->payload.len,
+			NULL, why, sizeof(why));
+	if(!values){
+		refuse(m, op, 400, why);
+		return;
+	}
+	data = json_object();
+	if(!data){
+		json_decref(values);
+		refuse(m, op, 500, "out of memory");
+		return;
+	}
+	json_object_set_new(data, "contentFormat", json_integer(op->content_format));
+	json_object_set_new(data, "values", values);
+	events_emit(m->c->events, "SEND", m->endpoint, data);
+	LOG_EP(m, CORE_LOG_DEBUG, "Send with %zu values", json_array_size(values));
+	answer(m, op->token, 204);
+}
+
 static void dispatch_request(struct msg_ctx *m, const struct lwm2m_op *op)
 {
 	bool registered = registry_find(m->c->registry, prefix_or_null(m), m->endpoint) != NULL;
@@ -200,7 +230,7 @@ static void dispatch_request(struct msg_ctx *m, const struct lwm2m_op *op)
 			break;
 		case LWM2M_OP_SEND:
 			if(!registered) refuse(m, op, 404, "Send from an endpoint that is not registered");
-			else refuse(m, op, 501, "Send is not supported by this version");
+			else on_send(m, op);
 			break;
 		case LWM2M_OP_BOOTSTRAP_REQUEST:
 			refuse(m, op, 400, "no bootstrap configuration for this endpoint");

@@ -372,17 +372,20 @@ static int read_wire(struct fmt_cbor_rd *r, struct wire *w, const char *what)
 		return 0;
 	}
 	if(h.arg == 1){
-		struct wire inner;
-		if((rc = read_wire(r, &inner, what)) != 0){
-			free(inner.owned);
-			return rc;
-		}
+		/* epoch seconds: an integer or a float, never another tag (no recursion here) */
+		struct fmt_cbor_head t;
+		double f = 0;
+		bool ok = false;
+		if((rc = fmt_cbor_head(r, &t)) != 0) return rc;
 		w->kind = W_TIME;
-		if(inner.kind == W_UINT && inner.u <= (uint64_t)INT64_MAX) w->i = (int64_t)inner.u;
-		else if(inner.kind == W_NEG) w->i = inner.i;
-		else if(inner.kind == W_FLOAT && float_to_int64(floor(inner.f), &w->i)) { /* whole seconds */ }
-		else{
-			free(inner.owned);
+		if(t.major == FMT_CBOR_UINT || t.major == FMT_CBOR_NEGINT){
+			ok = read_int_item(r, &t, &w->i) == 0;
+		}else if(t.major == FMT_CBOR_SIMPLE && t.ai >= 25 && t.ai <= 27){
+			f = t.ai == 25 ? fmt_half_to_double((uint16_t)t.arg) :
+				t.ai == 26 ? bits_to_float((uint32_t)t.arg) : bits_to_double(t.arg);
+			ok = float_to_int64(floor(f), &w->i);       /* whole seconds */
+		}
+		if(!ok){
 			return lwm2m_fail(r->err, LWM2M_EINVAL, (long)h.off,
 					"%s: tag 1 at byte %zu needs a number of seconds", what, h.off);
 		}

@@ -356,15 +356,17 @@ static int place_record(struct tlv_dec *t, const struct tlv_record *rec, int par
 
 	switch(rec->kind){
 	case TLV_OBJECT_INSTANCE:
-		if(rec->len == 0){
-			return next.len == 2 ? push_marker(t, &next, LWM2M_NODE_EMPTY_INSTANCE, rec->offset) : 0;
-		}
-		return place_list(t, rec->value, rec->len, rec->kind, &next, at_req);
 	case TLV_MULTIPLE_RESOURCE:
-		if(rec->len == 0){
-			return next.len == 3 ? push_marker(t, &next, LWM2M_NODE_EMPTY_MULTIPLE, rec->offset) : 0;
+		if(rec->len > 0) return place_list(t, rec->value, rec->len, rec->kind, &next, at_req);
+		/* empty: an empty instance or multiple resource, which a deeper request cannot get */
+		if(next.len != lvl){
+			path_format(t->req, ps, sizeof(ps));
+			return lwm2m_fail(t->d.err, LWM2M_EINVAL, (long)rec->offset,
+					"TLV: an empty %s at byte %zu does not answer the request path %s",
+					kind_words[rec->kind], rec->offset, ps);
 		}
-		return place_list(t, rec->value, rec->len, rec->kind, &next, at_req);
+		return push_marker(t, &next, rec->kind == TLV_OBJECT_INSTANCE ? LWM2M_NODE_EMPTY_INSTANCE :
+				LWM2M_NODE_EMPTY_MULTIPLE, rec->offset);
 	case TLV_RESOURCE_VALUE:
 	case TLV_RESOURCE_INSTANCE: {
 		struct lwm2m_node *n;
@@ -544,10 +546,6 @@ int fmt_tlv_encode(const struct lwm2m_nodes *in, const struct lwm2m_path *req,
 	size_t start, size;
 	int level, rc = 0;
 
-	if(!req || req->len == 0){
-		return lwm2m_fail(err, LWM2M_ENOTSUP, -1,
-				"TLV cannot carry a composite or root content: it needs one object path");
-	}
 	for(size_t i = 0; i < in->count; i++){
 		const struct lwm2m_node *n = &in->items[i];
 		if(n->prefix){
@@ -560,6 +558,10 @@ int fmt_tlv_encode(const struct lwm2m_nodes *in, const struct lwm2m_path *req,
 					fmt_node_name(&in->items[0], name, sizeof(name)),
 					fmt_node_name(n, other, sizeof(other)));
 		}
+	}
+	if(!req || req->len == 0){
+		return lwm2m_fail(err, LWM2M_ENOTSUP, -1,
+				"TLV cannot carry a composite or root content: it needs one object path");
 	}
 	if(in->count == 0) return 0;
 	e.err = err;

@@ -15,6 +15,12 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 	port=11883
 fi
 
+http_port=${LWM2M_HTTP_PORT:-8080}
+if (exec 3<>"/dev/tcp/127.0.0.1/$http_port") 2>/dev/null; then
+	echo "start: port $http_port is taken; using 18080 for the REST API (set LWM2M_HTTP_PORT to choose)"
+	http_port=18080
+fi
+
 run="$top/run"
 mkdir -p "$run"
 device=demo-device
@@ -41,6 +47,7 @@ user root
 plugin $top/build/plugin/mosquitto_lwm2m.so
 plugin_opt_identity username
 plugin_opt_doorbell 127.0.0.1:$port
+plugin_opt_http_listen 127.0.0.1:$http_port
 CONF
 
 # A Register for endpoint demo-device: {1:6, 2:1, 7:h'</1/0>,</3/0>', 8:300, 9:"1.2", 10:"M"}
@@ -48,12 +55,16 @@ register=a601060201074d3c2f312f303e2c3c2f332f303e0819012c0963312e320a614d
 cat <<MSG
 
 mosquitto with the LwM2M plugin: mqtt://127.0.0.1:$port   (config: $run/mosquitto.conf)
+REST API and events:              http://127.0.0.1:$http_port/api/clients
 Demo device account: user '$device', password '$password'
 
 Watch the device's topic (payloads shown as hex CBOR):
   mosquitto_sub -p $port -u $device -P $password -t lwm2m/rd/$device -F '%t %x'
 Register the device (the answer a202011218c9 = {2: 1, 18: 201} shows in the window above):
   printf "\$(echo $register | sed 's/../\\\\x&/g')" | mosquitto_pub -p $port -u $device -P $password -t lwm2m/rd/$device -q 1 -s
+List the registered devices, and follow events:
+  curl -s http://127.0.0.1:$http_port/api/clients
+  curl -sN http://127.0.0.1:$http_port/api/event
 De-register it ({1:8, 2:2}; answer a202021218ca):
   printf '\\xa2\\x01\\x08\\x02\\x02' | mosquitto_pub -p $port -u $device -P $password -t lwm2m/rd/$device -q 1 -s
 

@@ -259,7 +259,15 @@ class Broker:
                     if time.monotonic() > end:
                         return False
                     time.sleep(0.02)
+        self.asan_loaded = self._maps_have("libasan")
         return True
+
+    def _maps_have(self, word):
+        try:
+            with open("/proc/%d/maps" % self.proc.pid) as f:
+                return word in f.read()
+        except OSError:
+            return False
 
     def wait_exit(self, timeout):
         """Exit code once the broker ended by itself, or None after timeout."""
@@ -337,6 +345,8 @@ class Broker:
     def check_stopped_cleanly(self, res, what=None, timeout=20):
         """Stop with SIGTERM and check: exit code 0, no sanitizer report."""
         what = what or self.name
+        if SANITIZE and self.plugin and hasattr(self, "asan_loaded"):
+            res.check(self.asan_loaded, "%s: the ASan runtime is loaded in the broker" % what)
         t0 = time.monotonic()
         rc = self.stop(timeout)
         res.check(rc == 0, "%s: SIGTERM -> exit code 0 (%.1f s)" % (what, time.monotonic() - t0),
@@ -488,10 +498,11 @@ class Setup:
         crt, key = self.pki.clients[name]
         return {"client_id": "cid-" + name, "tls": (self.pki.ca, crt, key)}
 
-    def cli_args(self, name):
-        """mosquitto_pub/sub arguments for the same identity."""
+    def cli_args(self, name, client_id=None):
+        """mosquitto_pub/sub arguments for the same identity (client_id: another client id,
+        where the identity is not the client id, so it does not take over a session)."""
         kw = self.client_kwargs(name)
-        a = ["-i", kw["client_id"]]
+        a = ["-i", client_id or kw["client_id"]]
         if "username" in kw:
             a += ["-u", kw["username"]]
         if "password" in kw:

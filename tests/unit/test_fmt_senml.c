@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
@@ -49,6 +50,9 @@ static int t_is_multiple(void *ctx, const char *prefix, const struct lwm2m_path 
 }
 
 static const struct fmt_typer typer = { t_type_of, t_is_multiple, NULL };
+
+/* A literal as (bytes, length). */
+#define T(s) (const uint8_t *)(s), strlen(s)
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
@@ -755,18 +759,14 @@ static void test_etch_paths(void **state)
 		free(paths);
 	}
 	/* refused: values, times, prefixes (unless asked for), other formats */
-	assert_int_equal(senml_etch_paths_decode(LWM2M_CF_SENML_JSON, (const uint8_t *)"[{\"n\":\"/3\",\"v\":1}]",
-			19, &paths, &n, &err), -LWM2M_EINVAL);
-	assert_int_equal(senml_etch_paths_decode(LWM2M_CF_SENML_JSON, (const uint8_t *)"[{\"n\":\"/3\",\"v\":null}]",
-			22, &paths, &n, &err), -LWM2M_EINVAL);
-	assert_int_equal(senml_etch_paths_decode(LWM2M_CF_SENML_JSON, (const uint8_t *)"[{\"n\":\"/3\",\"t\":1}]",
-			19, &paths, &n, &err), -LWM2M_EINVAL);
-	assert_int_equal(senml_etch_paths_decode(LWM2M_CF_SENML_JSON, (const uint8_t *)"[{\"n\":\"/d1/3\"}]",
-			15, &paths, &n, &err), -LWM2M_ENOTSUP);
-	assert_int_equal(senml_etch_paths_decode(LWM2M_CF_TLV, (const uint8_t *)"[]", 2, &paths, &n, &err),
+	assert_int_equal(senml_etch_paths_decode(LWM2M_CF_SENML_JSON, T("[{\"n\":\"/3\",\"v\":1}]"), &paths, &n, &err), -LWM2M_EINVAL);
+	assert_int_equal(senml_etch_paths_decode(LWM2M_CF_SENML_JSON, T("[{\"n\":\"/3\",\"v\":null}]"), &paths, &n, &err), -LWM2M_EINVAL);
+	assert_int_equal(senml_etch_paths_decode(LWM2M_CF_SENML_JSON, T("[{\"n\":\"/3\",\"t\":1}]"), &paths, &n, &err), -LWM2M_EINVAL);
+	assert_int_equal(senml_etch_paths_decode(LWM2M_CF_SENML_JSON, T("[{\"n\":\"/d1/3\"}]"), &paths, &n, &err), -LWM2M_ENOTSUP);
+	assert_int_equal(senml_etch_paths_decode(LWM2M_CF_TLV, T("[]"), &paths, &n, &err),
 			-LWM2M_ENOTSUP);
 	assert_int_equal(senml_etch_paths_decode_ex(LWM2M_CF_SENML_JSON,
-			(const uint8_t *)"[{\"n\":\"/r/d1/3\"},{\"n\":\"/r/4/0\"}]", 31, "/r", &paths, &pfx, &n, &err), 0);
+			T("[{\"n\":\"/r/d1/3\"},{\"n\":\"/r/4/0\"}]"), "/r", &paths, &pfx, &n, &err), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(pfx[0], "d1");
 	assert_null(pfx[1]);

@@ -467,7 +467,9 @@ int tree_read(const struct tree *t, const struct lwm2m_path *p, struct lwm2m_nod
 /* Value rules beyond the type. */
 static int check_value(const struct lwm2m_path *p, const struct lwm2m_value *v)
 {
-	if(p->ids[0] == TREE_OBJ_SERVER && p->ids[2] == 1 && v->v.i < 1) return -LWM2M_ERANGE;
+	if(p->ids[0] == TREE_OBJ_SERVER && p->ids[2] == 1 && (v->v.i < 1 || v->v.i > UINT32_MAX)){
+		return -LWM2M_ERANGE;
+	}
 	if(p->ids[0] == TREE_OBJ_SERVER && p->ids[2] == 7){
 		const char *b = (const char *)v->v.bytes.data;
 		if(v->v.bytes.len == 0 || strspn(b, "UMHSTNQ") != v->v.bytes.len) return -LWM2M_ERANGE;
@@ -635,11 +637,9 @@ static uint16_t requested_id(const struct lwm2m_node *n)
 }
 
 int tree_create(struct tree *t, const struct lwm2m_path *p, const struct lwm2m_nodes *nodes,
-		uint16_t *first_id, struct tree_changes *ch)
+		uint64_t now_s, uint16_t *first_id, struct tree_changes *ch)
 {
 	struct tree_obj *o;
-	uint64_t now_s = (uint64_t)(find_res(find_inst(find_obj(t, TREE_OBJ_DEVICE), 0), 13)->v.v.i
-			- t->time_offset);
 	size_t k = 0;
 	int rc;
 

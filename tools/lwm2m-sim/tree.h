@@ -109,7 +109,7 @@ int tree_write_composite(struct tree *t, const struct lwm2m_nodes *nodes,
 /* Create instances of object p from nodes (instance 65535 or no node = next free id).
  * *first_id receives the (first) new instance id. */
 int tree_create(struct tree *t, const struct lwm2m_path *p, const struct lwm2m_nodes *nodes,
-		uint16_t *first_id, struct tree_changes *ch);
+		uint64_t now_s, uint16_t *first_id, struct tree_changes *ch);
 int tree_delete(struct tree *t, const struct lwm2m_path *p, struct tree_changes *ch);
 int tree_execute(struct tree *t, const struct lwm2m_path *p, enum tree_action *act);
 

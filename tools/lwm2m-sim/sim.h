@@ -1,0 +1,210 @@
+/* lwm2m-sim: simulated LwM2M 1.2 devices speaking the MQTT binding (Transport TS 8).
+ *
+ * Files: cli.c (options), tree.c (the object tree of a device), proto.c (LwM2M messages:
+ * registration and the answers to server operations), observe.c (observations and
+ * notifications), net.c (libmosquitto connections driven by one epoll loop, pacing,
+ * timers), main.c. Everything runs on one thread. */
+#ifndef SIM_H
+#define SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tree.h"
+#include "binding/op.h"
+#include "util/buf.h"
+
+struct mosquitto;
+
+/* ---- configuration (cli.c) ---- */
+
+struct sim_config {
+	const char *host;
+	int port;
+	unsigned count;
+	const char *ep_prefix;
+	bool username_is_ep;
+	const char *username;
+	const char *password;
+	const char *prefix;             /* topic prefix (tenant); NULL = none */
+	uint32_t lifetime;              /* seconds */
+	const char *version;            /* "1.2" */
+	const char *binding;            /* "M" or "MQ" */
+	uint16_t format;                /* content format of Read/Observe answers */
+	uint32_t notify_period_ms;      /* 0 = notify on change only */
+	bool has_run_for;
+	double run_for_s;               /* 0 = stop once every device registered (or failed) */
+	bool deregister_at_exit;
+	const char *tls_ca, *tls_cert, *tls_key;
+	bool verbose;
+	unsigned max_pending;           /* connections + registrations in progress at once */
+	unsigned timeout_s;             /* wait for a result of the sim's own requests */
+	unsigned retries;               /* attempts before a device that never registered gives up */
+	unsigned keepalive_s;
+};
+
+/* 0 = run, 1 = help printed (exit 0), -1 = usage error (message printed on err). */
+int cli_parse(int argc, char **argv, struct sim_config *cfg, FILE *err);
+void cli_usage(FILE *out);
+
+/* ---- one device ---- */
+
+enum sim_conn {
+	CONN_NONE = 0,
+	CONN_CONNECTING,                /* MQTT CONNECT sent, waiting for CONNACK */
+	CONN_SUBSCRIBING,               /* SUBSCRIBE sent, waiting for SUBACK */
+	CONN_UP,
+	CONN_CLOSING,                   /* DISCONNECT sent */
+};
+
+enum sim_reg {
+	REG_NONE = 0,
+	REG_PENDING,                    /* Register sent */
+	REG_DONE,                       /* registered */
+	REG_DEREG_PENDING,              /* De-register sent */
+	REG_DEREGISTERED,
+};
+
+struct sim_obs {
+	uint64_t token;
+	bool composite;
+	struct lwm2m_path *paths;       /* owned */
+	size_t n_paths;
+	uint16_t ct;
+	uint64_t last_ms;               /* when the last value (205 or Notify) went out */
+	uint64_t due_ms;                /* next evaluation */
+	struct lwm2m_nodes last;        /* what it carried, for change detection */
+};
+
+struct sim_device {
+	unsigned index;
+	char *ep;                       /* owned */
+	char *topic;                    /* owned: [prefix/]lwm2m/rd/<ep> */
+	struct mosquitto *mosq;
+	int fd;                         /* socket registered with epoll, -1 when none */
+	bool want_out;                  /* EPOLLOUT registered */
+	bool queued;                    /* in the start queue */
+	bool inflight;                  /* counted in sim.inflight */
+	bool failed, done, stopping;
+	bool registered_once;
+	enum sim_conn conn;
+	enum sim_reg reg;
+	unsigned attempts;              /* failures since the last success */
+	uint64_t rng;
+	/* own request in flight (Register, Update, De-register) */
+	bool has_pending;
+	enum lwm2m_op_kind pending_kind;
+	uint64_t pending_token;
+	uint64_t pending_deadline;
+	/* what the next Update must carry */
+	bool update_wanted, update_lifetime, update_binding, update_objects;
+	/* timers, monotonic ms; 0 = not armed */
+	uint64_t retry_at;
+	uint64_t update_at;
+	uint64_t misc_at;
+	uint64_t close_deadline;
+	uint64_t wake_at;               /* the scheduled heap entry */
+	struct tree tree;
+	struct sim_obs *obs;
+	size_t n_obs, cap_obs;
+};
+
+/* ---- the whole simulator ---- */
+
+struct sim_stats {
+	unsigned long registered;       /* devices that registered at least once */
+	unsigned long failed;
+	unsigned long deregistered;
+	unsigned long answered;         /* server requests answered */
+	unsigned long notifications;
+	unsigned long updates;
+	unsigned long malformed;        /* messages that could not be decoded */
+	unsigned long publish_errors;
+};
+
+struct sim_heap_ent {
+	uint64_t at;
+	uint32_t dev;
+};
+
+struct sim {
+	struct sim_config cfg;
+	struct tree_model model;
+	struct sim_device *devs;
+	size_t n_devs;
+	struct sim_stats st;
+	uint64_t now_ms;                /* monotonic, refreshed every loop turn */
+	uint64_t start_ms;
+	int epfd, sigfd;
+	unsigned inflight;
+	size_t n_done;                  /* devices done or failed */
+	bool stopping;
+	uint64_t stop_deadline;
+	/* devices waiting for a connection or registration slot */
+	uint32_t *queue;
+	size_t q_head, q_len;
+	/* timer heap (lazy: stale entries are skipped) */
+	struct sim_heap_ent *heap;
+	size_t heap_len, heap_cap;
+	struct lwm2m_buf out;           /* scratch for outgoing messages */
+};
+
+/* ---- net.c ---- */
+
+int net_init(struct sim *s);
+int net_run(struct sim *s);
+void net_free(struct sim *s);
+/* Publish one message (QoS 1) on the device's topic. */
+int net_publish(struct sim *s, struct sim_device *d, const uint8_t *p, size_t len);
+/* Recompute the device's next timer after something changed. */
+void net_sched(struct sim *s, struct sim_device *d);
+/* Give up on the current connection attempt or registration: retry later or fail. */
+void net_retry(struct sim *s, struct sim_device *d, const char *why);
+/* Disconnect and mark the device finished. */
+void net_close(struct sim *s, struct sim_device *d);
+/* One event line when --verbose. */
+void sim_log(const struct sim *s, const struct sim_device *d, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+uint64_t sim_wall_s(void);
+
+/* ---- proto.c ---- */
+
+void proto_on_message(struct sim *s, struct sim_device *d, const uint8_t *p, size_t len);
+int proto_register(struct sim *s, struct sim_device *d);
+/* Send an Update now if nothing is pending, else right after. */
+void proto_request_update(struct sim *s, struct sim_device *d);
+int proto_deregister(struct sim *s, struct sim_device *d);
+/* The connection is gone: the registration and its observations with it. */
+void proto_on_disconnect(struct sim *s, struct sim_device *d);
+/* Timers of the protocol layer: request timeouts, Update, notifications. */
+uint64_t proto_next_due(const struct sim *s, const struct sim_device *d);
+void proto_timers(struct sim *s, struct sim_device *d);
+/* Encode and publish a response. */
+int proto_respond(struct sim *s, struct sim_device *d, const struct lwm2m_op *req, uint16_t result,
+		uint16_t ct, const struct lwm2m_buf *payload);
+/* Encode nodes read for paths in the format a read of that kind should use; *ct receives it. */
+int proto_encode_nodes(struct sim *s, const struct lwm2m_nodes *nodes,
+		const struct lwm2m_path *paths, size_t n_paths, bool composite, uint16_t *ct,
+		struct lwm2m_buf *out);
+/* Read the nodes of paths (composite: missing paths are skipped, overlaps merged). */
+int proto_read_paths(struct sim *s, struct sim_device *d, const struct lwm2m_path *paths,
+		size_t n_paths, bool composite, struct lwm2m_nodes *out);
+
+/* ---- observe.c ---- */
+
+/* Start (or restart) an observation and send its first value as the 205 answer. */
+void obs_start(struct sim *s, struct sim_device *d, const struct lwm2m_op *req,
+		const struct lwm2m_path *paths, size_t n_paths, bool composite);
+/* Cancel-Observe: 205 and forget it, 404 when the token is unknown. */
+void obs_cancel(struct sim *s, struct sim_device *d, const struct lwm2m_op *req);
+void obs_clear(struct sim_device *d);
+/* Forget observations of paths that no longer exist. */
+void obs_prune(struct sim_device *d);
+/* Re-evaluate schedules after attributes changed. */
+void obs_reschedule(struct sim *s, struct sim_device *d);
+uint64_t obs_next_due(const struct sim_device *d);
+void obs_run(struct sim *s, struct sim_device *d);
+
+#endif
