@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,8 +36,16 @@
 #define THROUGHPUT_TIMEOUT_NS (60ull * 1000000000ull)
 #define SUB_BATCH 200
 #define MAX_CONNS 64
-#define ECHO_SLOTS 64
+#define ECHO_SLOTS 1024
 #define MAX_MSG 256
+
+/* CPU time of the calling thread: shows whether the load generator was the limit. */
+static double thread_cpu_s(void)
+{
+	struct rusage ru;
+	if(getrusage(RUSAGE_THREAD, &ru) != 0) return 0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 static uint64_t now_ns(void)
 {
@@ -272,8 +281,11 @@ static bool conn_subscribe(struct conn *c, char *const *topics, size_t n, int su
 
 struct echo {
 	struct conn c;
-	char reply_topic[128];
-	struct msg slot[ECHO_SLOTS];    /* received in the callback, re-published after it */
+	size_t req_at;                  /* offset of "req" in request topics: bench/<tag>/req[/x] */
+	struct echo_slot {
+		struct msg m;
+		char topic[160];        /* the reply topic: "req" replaced by "rep" */
+	} slot[ECHO_SLOTS];         /* received in the callback, re-published after it */
 	unsigned head, tail;
 	unsigned long overflow;
 	atomic_bool stop;
@@ -285,15 +297,18 @@ struct echo {
 static void echo_on_msg(struct conn *c, const struct mosquitto_message *m)
 {
 	struct echo *e = c->role;
-	struct msg *s;
+	struct echo_slot *s;
 
-	if(e->tail - e->head >= ECHO_SLOTS || m->payloadlen > MAX_MSG){
+	if(e->tail - e->head >= ECHO_SLOTS || m->payloadlen > MAX_MSG || strlen(m->topic) >= sizeof(s->topic)
+			|| strlen(m->topic) < e->req_at + 3){
 		e->overflow++;
 		return;
 	}
 	s = &e->slot[e->tail++ % ECHO_SLOTS];
-	memcpy(s->b, m->payload, (size_t)m->payloadlen);
-	s->len = (size_t)m->payloadlen;
+	memcpy(s->m.b, m->payload, (size_t)m->payloadlen);
+	s->m.len = (size_t)m->payloadlen;
+	strcpy(s->topic, m->topic);
+	memcpy(s->topic + e->req_at, "rep", 3);
 }
 
 /* Publishing outside the message callback: libmosquitto then writes at once instead of
@@ -317,8 +332,8 @@ static void *echo_main(void *arg)
 			break;
 		}
 		while(e->head != e->tail){
-			struct msg *s = &e->slot[e->head++ % ECHO_SLOTS];
-			mosquitto_publish(e->c.m, NULL, e->reply_topic, (int)s->len, s->b, QOS, false);
+			struct echo_slot *s = &e->slot[e->head++ % ECHO_SLOTS];
+			mosquitto_publish(e->c.m, NULL, s->topic, (int)s->m.len, s->m.b, QOS, false);
 		}
 	}
 	return NULL;
@@ -513,6 +528,7 @@ struct tp_conn {
 
 struct tp_run {
 	const struct opts *o;
+	bool relay;                 /* the plain relay instead of the plugin: same window, payload, QoS */
 	size_t devices;
 	uint64_t token_base;        /* token of device i: token_base + i */
 	size_t conns;
@@ -529,11 +545,18 @@ struct tp_run {
 };
 
 /* Device `devices` is the barrier: its Register is answered once the core has handled
- * everything queued before it (the inbox is a FIFO). */
+ * everything queued before it (the inbox is a FIFO). In a relay run, a device's requests
+ * go to its connection's request topic and come back on the reply topic. */
 static void tp_topic(const struct tp_run *t, size_t dev, char *buf, size_t size)
 {
-	if(dev == t->devices) snprintf(buf, size, "lwm2m/rd/%s-%" PRIx64 "-barrier", t->o->tag, t->token_base >> 32);
+	if(t->relay) snprintf(buf, size, "bench/%s/req/%" PRIx64 "-%zu", t->o->tag, t->token_base >> 32, dev % t->conns);
+	else if(dev == t->devices) snprintf(buf, size, "lwm2m/rd/%s-%" PRIx64 "-barrier", t->o->tag, t->token_base >> 32);
 	else snprintf(buf, size, "lwm2m/rd/%s-%" PRIx64 "-%zu", t->o->tag, t->token_base >> 32, dev);
+}
+
+static void tp_reply_topic(const struct tp_run *t, size_t j, char *buf, size_t size)
+{
+	snprintf(buf, size, "bench/%s/rep/%" PRIx64 "-%zu", t->o->tag, t->token_base >> 32, j);
 }
 
 static void tp_on_msg(struct conn *c, const struct mosquitto_message *m)
@@ -543,7 +566,8 @@ static void tp_on_msg(struct conn *c, const struct mosquitto_message *m)
 	struct parsed pm;
 	size_t dev;
 
-	if(!parse_map(m->payload, (size_t)m->payloadlen, &pm) || !pm.has_result || !pm.has_token
+	/* The relay sends the Register back as it was: its token is the answer. */
+	if(!parse_map(m->payload, (size_t)m->payloadlen, &pm) || (!pm.has_result && !t->relay) || !pm.has_token
 			|| pm.token < t->token_base || pm.token - t->token_base > t->devices){
 		t->skipped++;               /* echoes of our own Registers */
 		return;
@@ -559,7 +583,7 @@ static void tp_on_msg(struct conn *c, const struct mosquitto_message *m)
 	}
 	t->answered[dev] = true;
 	t->rtt_ns[t->n_answered++] = now_ns() - t->sent_ns[dev];
-	if(pm.result != 201) t->errors++;
+	if(!t->relay && pm.result != 201) t->errors++;
 	tc->outstanding--;
 }
 
@@ -605,8 +629,13 @@ static bool tp_subscribe(struct tp_run *t, size_t j)
 	char **topics = calloc(cap, sizeof(char *));
 	bool ok = topics != NULL;
 
-	for(size_t dev = j; ok && dev < t->devices; dev += t->conns) ok = add_topic(t, dev, topics, &n);
-	if(ok && j == 0) ok = add_topic(t, t->devices, topics, &n);
+	if(t->relay && ok){
+		topics[0] = malloc(160);
+		ok = topics[0] != NULL;
+		if(ok) tp_reply_topic(t, j, topics[n++], 160);
+	}
+	for(size_t dev = j; ok && !t->relay && dev < t->devices; dev += t->conns) ok = add_topic(t, dev, topics, &n);
+	if(ok && !t->relay && j == 0) ok = add_topic(t, t->devices, topics, &n);
 	if(ok) ok = conn_subscribe(&t->tc[j].c, topics, n, 0);
 	for(size_t i = 0; i < n; i++) free(topics[i]);
 	free(topics);
@@ -634,10 +663,12 @@ static bool tp_barrier(struct tp_run *t)
 }
 
 /* Connect and subscribe every device of the run; the barrier waits for the core. */
-static bool tp_prepare(struct tp_run *t, const struct opts *o, size_t devices, uint64_t token_base)
+static bool tp_prepare(struct tp_run *t, const struct opts *o, size_t devices, uint64_t token_base,
+		bool relay)
 {
 	memset(t, 0, sizeof(*t));
 	t->o = o;
+	t->relay = relay;
 	t->devices = devices;
 	t->token_base = token_base;
 	t->conns = (size_t)o->conns;
@@ -657,7 +688,7 @@ static bool tp_prepare(struct tp_run *t, const struct opts *o, size_t devices, u
 		t->tc[j].c.on_msg = tp_on_msg;
 		if(!tp_subscribe(t, j)) return false;
 	}
-	return tp_barrier(t);
+	return t->relay || tp_barrier(t);
 }
 
 static bool tp_pump(struct tp_run *t, uint64_t deadline)
@@ -697,8 +728,8 @@ static bool tp_pump(struct tp_run *t, uint64_t deadline)
 static bool tp_measure(struct tp_run *t)
 {
 	uint64_t t0 = now_ns(), deadline = t0 + THROUGHPUT_TIMEOUT_NS;
+	double cpu0 = thread_cpu_s(), secs;
 	struct summary s;
-	double secs;
 
 	while(t->n_answered < t->devices){
 		if(!tp_pump(t, deadline)) return false;
@@ -706,10 +737,10 @@ static bool tp_measure(struct tp_run *t)
 	secs = (double)(now_ns() - t0) / 1e9;
 	t->rate = (double)t->devices / secs;
 	s = summarize(t->rtt_ns, t->n_answered);
-	printf("throughput devices %zu conns %zu window %d seconds %.3f registrations_per_s %.0f "
-			"latency_median_us %.1f latency_p99_us %.1f errors %zu\n",
-			t->devices, t->conns, t->per_conn_window * (int)t->conns, secs, t->rate,
-			s.median_us, s.p99_us, t->errors);
+	printf("throughput %s devices %zu conns %zu window %d seconds %.3f per_s %.0f "
+			"latency_median_us %.1f latency_p99_us %.1f errors %zu client_cpu_s %.3f\n",
+			t->relay ? "relay " : "plugin", t->devices, t->conns, t->per_conn_window * (int)t->conns, secs, t->rate,
+			s.median_us, s.p99_us, t->errors, thread_cpu_s() - cpu0);
 	return t->errors == 0;
 }
 
@@ -788,22 +819,24 @@ static bool parse_args(struct opts *o, int argc, char **argv)
 
 static bool setup_relay(const struct opts *o, struct rtt *r, struct echo *e)
 {
-	char id[96];
+	char id[96], req_all[160];
 	char *topics[2];
 
 	memset(r, 0, sizeof(*r));
 	snprintf(r->dev_topic, sizeof(r->dev_topic), "lwm2m/rd/%s-rtt", o->tag);
 	snprintf(r->req_topic, sizeof(r->req_topic), "bench/%s/req", o->tag);
 	snprintf(r->rep_topic, sizeof(r->rep_topic), "bench/%s/rep", o->tag);
-	snprintf(e->reply_topic, sizeof(e->reply_topic), "%s", r->rep_topic);
+	e->req_at = strlen(r->req_topic) - 3;
 	e->cpu = o->echo_cpu;
 
 	snprintf(id, sizeof(id), "%s-echo", o->tag);
 	if(!conn_open(&e->c, o->host, o->port, id, MQTT_PROTOCOL_V311)) return false;
 	e->c.role = e;
 	e->c.on_msg = echo_on_msg;
+	snprintf(req_all, sizeof(req_all), "%s/+", r->req_topic);   /* throughput runs */
 	topics[0] = r->req_topic;
-	if(!conn_subscribe(&e->c, topics, 1, 0)) return false;
+	topics[1] = req_all;
+	if(!conn_subscribe(&e->c, topics, 2, 0)) return false;
 
 	snprintf(id, sizeof(id), "%s-rtt", o->tag);
 	/* -L: MQTT 5 with no-local, so the device does not get its own requests back. */
@@ -835,11 +868,13 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void print_rate_summary(size_t devices, double *rates, int n)
+/* Median of n rates (sorts them). */
+static double print_rate_summary(const char *what, size_t devices, double *rates, int n)
 {
 	qsort(rates, (size_t)n, sizeof(*rates), cmp_double);
-	printf("registrations_per_s devices %zu median %.0f min %.0f max %.0f (runs %d)\n", devices,
+	printf("%s devices %zu median %.0f min %.0f max %.0f (runs %d)\n", what, devices,
 			rates[n / 2], rates[0], rates[n - 1], n);
+	return rates[n / 2];
 }
 
 int main(int argc, char **argv)
@@ -859,19 +894,20 @@ int main(int argc, char **argv)
 		free(e);
 		return 2;
 	}
-	n_runs = o.n_devices * (size_t)o.repeats;
+	n_runs = o.n_devices * (size_t)o.repeats * 2;       /* plugin and relay runs alternate */
 	runs = calloc(n_runs ? n_runs : 1, sizeof(*runs));
 	mosquitto_lib_init();
 	ok = runs != NULL && setup_relay(&o, r, e);
 
 	t_setup = now_ns();
 	for(size_t i = 0; ok && i < n_runs; i++){
-		ok = tp_prepare(&runs[i], &o, o.devices[i / (size_t)o.repeats], (uint64_t)(i + 1) << 32);
-		sent += 1;                                      /* its barrier Register */
+		bool relay = i % 2 == 1;
+		ok = tp_prepare(&runs[i], &o, o.devices[i / (2 * (size_t)o.repeats)], (uint64_t)(i + 1) << 32, relay);
+		if(!relay) sent += 1;                           /* its barrier Register */
 	}
 	if(ok && n_runs){
 		size_t subs = 0;
-		for(size_t i = 0; i < n_runs; i++) subs += runs[i].devices + 1;
+		for(size_t i = 0; i < n_runs; i++) subs += runs[i].relay ? (size_t)o.conns : runs[i].devices + 1;
 		printf("setup connections %zu subscriptions %zu seconds %.3f (before any measurement)\n",
 				n_runs * (size_t)o.conns + 2, subs + 3, (double)(now_ns() - t_setup) / 1e9);
 	}
@@ -886,23 +922,27 @@ int main(int argc, char **argv)
 		if(ok) sent += 2 * (o.warmup + o.n);            /* the Registers and Updates */
 		printf("rtt skipped_messages %lu (echoes of the device's own requests)\n", r->skipped);
 	}
+	conn_close(&r->c);
+
+	for(size_t i = 0; ok && i < n_runs; i++){
+		size_t first = i + 1 - 2 * (size_t)o.repeats;
+		ok = tp_measure(&runs[i]);
+		if(ok && !runs[i].relay) sent += runs[i].devices;
+		if(ok && (i + 1) % (2 * (size_t)o.repeats) == 0){
+			double rates[9], plugin, relay;
+			for(int k = 0; k < o.repeats; k++) rates[k] = runs[first + 2 * (size_t)k].rate;
+			plugin = print_rate_summary("registrations_per_s", runs[i].devices, rates, o.repeats);
+			for(int k = 0; k < o.repeats; k++) rates[k] = runs[first + 2 * (size_t)k + 1].rate;
+			relay = print_rate_summary("relay_messages_per_s", runs[i].devices, rates, o.repeats);
+			printf("ratio throughput plugin/relay devices %zu %.2f\n", runs[i].devices, plugin / relay);
+		}
+	}
 	if(echo_started){
 		atomic_store(&e->stop, true);
 		pthread_join(e->thread, NULL);
 		if(e->error || e->overflow) fprintf(stderr, "bench: echo client: error %d, overflow %lu\n", e->error, e->overflow);
 	}
-	conn_close(&r->c);
 	conn_close(&e->c);
-
-	for(size_t i = 0; ok && i < n_runs; i++){
-		ok = tp_measure(&runs[i]);
-		if(ok) sent += runs[i].devices;
-		if(ok && (i + 1) % (size_t)o.repeats == 0){
-			double rates[9];
-			for(int k = 0; k < o.repeats; k++) rates[k] = runs[i + 1 - (size_t)o.repeats + (size_t)k].rate;
-			print_rate_summary(runs[i].devices, rates, o.repeats);
-		}
-	}
 	for(size_t i = 0; runs && i < n_runs; i++) tp_close(&runs[i]);
 	/* The script divides the core's busy time by this. */
 	printf("lwm2m_messages_sent %" PRIu64 "\n", sent);

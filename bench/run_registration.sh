@@ -109,6 +109,18 @@ rc=0
 $bench_wrap "$bench" -p "$port" "$@" > "$dir/bench.out" || rc=$?
 cat "$dir/bench.out"
 
+# CPU time of the broker's threads (its main thread; the others are the plugin's), in s.
+cpu_line=
+for stat in /proc/"$broker_pid"/task/*/stat; do
+	tid=$(basename "$(dirname "$stat")")
+	# utime and stime are fields 14 and 15, counted after the ")" that ends the name.
+	ticks=$(sed 's/.*) //' "$stat" | awk '{ print $12 + $13 }')
+	name=plugin_thread_$tid
+	[ "$tid" = "$broker_pid" ] && name=broker_main_thread
+	cpu_line="$cpu_line $name $(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')"
+done
+echo "cpu_seconds$cpu_line"
+
 kill -TERM "$broker_pid"
 wait "$broker_pid" 2>/dev/null || true
 broker_pid=

@@ -31,6 +31,8 @@ const struct conf_option_doc conf_option_docs[] = {
 		"Comma-separated browser origins allowed to call the REST API (CORS), or *"},
 	{"objects_dir", "directory", "(none)",
 		"Folder of OMA LwM2M object definition files (*.xml) loaded beside the built-in core objects"},
+	{"state_db", "file", "(none: state is lost at restart)",
+		"SQLite file (created if missing; writable by the broker's user) where registrations survive broker restarts"},
 	{"debug", "bool", "false", "Log one line per LwM2M message received and sent"},
 	{NULL, NULL, NULL, NULL}
 };
@@ -38,7 +40,7 @@ const struct conf_option_doc conf_option_docs[] = {
 /* Options whose names are reserved by the design for capabilities this version does not
  * have yet: refusing them beats silently ignoring an operator's setting. */
 static const char *const reserved_options[] = {
-	"http_binding_listen", "tls_cert", "tls_key", "tls_ca", "coap_server", "endpoints_file", "state_db", "queue_awake_window", NULL
+	"http_binding_listen", "tls_cert", "tls_key", "tls_ca", "coap_server", "endpoints_file", "queue_awake_window", NULL
 };
 
 void conf_defaults(struct lwm2m_config *c)
@@ -74,6 +76,8 @@ void conf_free(struct lwm2m_config *c)
 	c->cors_origins = NULL;
 	free(c->objects_dir);
 	c->objects_dir = NULL;
+	free(c->state_db);
+	c->state_db = NULL;
 }
 
 const char *conf_identity_name(enum conf_identity id)
@@ -294,6 +298,10 @@ static int parse_one(struct lwm2m_config *c, const char *key, const char *v, str
 		return set_string(&c->api_token, v);
 	}
 	if(!strcmp(key, "cors_origins")) return set_string(&c->cors_origins, v);
+	if(!strcmp(key, "state_db")){
+		if(v[0] != '/') return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_state_db: '%s' is not an absolute path", v);
+		return set_string(&c->state_db, v);
+	}
 	if(!strcmp(key, "objects_dir")){
 		if(v[0] != '/') return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_objects_dir: '%s' is not an absolute path", v);
 		return set_string(&c->objects_dir, v);

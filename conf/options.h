@@ -56,6 +56,7 @@ struct lwm2m_config {
 	char *api_token;                     /* owned; bearer token for /api, NULL = none */
 	char *cors_origins;                  /* owned; comma list of allowed origins, NULL = none */
 	char *objects_dir;                   /* owned; extra OMA object XML files, NULL = none */
+	char *state_db;                      /* owned; SQLite file for durable state, NULL = none */
 	char *log_level_str;                 /* owned or NULL */
 	bool debug;                          /* log every message received/sent */
 };

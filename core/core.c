@@ -1,6 +1,7 @@
 #include "core_internal.h"
 #include "events.h"
 #include "exchange.h"
+#include "store.h"
 
 #include <signal.h>
 #include <stdarg.h>
@@ -229,6 +230,80 @@ static void report_object_file(void *ctx, enum obj_load_event ev, const char *fi
 	}
 }
 
+/* ---- durable state ---- */
+
+#define TOKEN_RESERVE 1000000u   /* tokens handed out between two saves of the counter */
+
+void core_store_registration(struct core *c, const struct registration *reg)
+{
+	int64_t expires_wall = 0;
+	if(!c->store) return;
+	if(reg->expires_mono_ms != REG_NO_EXPIRY){
+		uint64_t now = core_now_mono_ms();
+		expires_wall = core_now_wall_ms() + (int64_t)(reg->expires_mono_ms > now ? reg->expires_mono_ms - now : 0);
+	}
+	store_put_registration(c->store, reg, expires_wall);
+}
+
+void core_store_removal(struct core *c, const char *key)
+{
+	store_delete_registration(c->store, key);
+}
+
+/* Saves the token counter ahead of use, so tokens after a crash are never reused. */
+static void store_tokens(struct core *c)
+{
+	uint64_t next = exchange_next_token(c->exchange);
+	if(next + TOKEN_RESERVE / 2 > c->token_saved){
+		c->token_saved = next + TOKEN_RESERVE;
+		store_set_u64(c->store, "next_token", c->token_saved);
+	}
+}
+
+static void on_loop_turn(uv_prepare_t *h)
+{
+	struct core *c = h->data;
+	store_tokens(c);
+	if(store_flush(c->store) != 0){
+		core_log(c, CORE_LOG_ERR, "lwm2m: state_db: a write failed; the last changes may not survive a restart");
+	}
+}
+
+static void restore_one(void *ctx, const struct stored_registration *r)
+{
+	struct core *c = ctx;
+	int64_t now_wall = core_now_wall_ms();
+	uint64_t now = core_now_mono_ms(), expires = REG_NO_EXPIRY;
+
+	if(r->expires_wall_ms){
+		int64_t left = r->expires_wall_ms - now_wall;
+		expires = left > 0 ? now + (uint64_t)left : now;
+	}
+	if(registry_restore(c->registry, &r->params, r->registered_wall_ms, r->updated_wall_ms, expires) != 0){
+		core_log(c, CORE_LOG_WARNING, "lwm2m: state_db: registration of '%s' could not be restored", r->params.endpoint);
+	}
+}
+
+static int open_store(struct core *c, struct lwm2m_error *err)
+{
+	int rc;
+
+	if(!c->cfg->state_db) return 0;
+	rc = store_open(c->cfg->state_db, &c->store, err);
+	if(rc) return rc;
+	rc = store_load_registrations(c->store, restore_one, c, err);
+	if(rc) return rc;
+	c->token_saved = store_get_u64(c->store, "next_token", 0);
+	exchange_set_next_token(c->exchange, c->token_saved);
+	uv_prepare_init(&c->loop, &c->store_flusher);
+	c->store_flusher.data = c;
+	uv_prepare_start(&c->store_flusher, on_loop_turn);
+	core_log(c, CORE_LOG_INFO, "lwm2m: state_db %s: %zu registrations restored", c->cfg->state_db,
+			registry_count(c->registry));
+	atomic_store(&c->stats.registrations, registry_count(c->registry));
+	return 0;
+}
+
 /* Object definitions from plugin_opt_objects_dir; a bad file never stops the others. */
 static int load_objects(struct core *c, struct lwm2m_error *err)
 {
@@ -282,7 +357,7 @@ struct core *core_new(const struct lwm2m_config *cfg, const struct core_edges *e
 		lwm2m_fail(err, LWM2M_ENOMEM, -1, "out of memory");
 		return NULL;
 	}
-	if(load_objects(c, err) != 0){
+	if(load_objects(c, err) != 0 || open_store(c, err) != 0){
 		core_free(c);
 		return NULL;
 	}
@@ -339,6 +414,8 @@ void core_free(struct core *c)
 	free_list(mailbox_take_all(&c->outbox));
 	mailbox_destroy(&c->inbox);
 	mailbox_destroy(&c->outbox);
+	if(c->store) store_tokens(c);
+	store_close(c->store);
 	registry_free(c->registry);
 	events_free(c->events);
 	obj_registry_free(c->model);

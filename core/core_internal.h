@@ -15,6 +15,7 @@
 
 struct exchange;
 struct events;
+struct store;
 
 struct core {
 	const struct lwm2m_config *cfg;     /* owned by the plugin; outlives the core */
@@ -33,6 +34,9 @@ struct core {
 	uv_timer_t expiry_timer;
 
 	struct registry *registry;
+	struct store *store;                /* NULL without plugin_opt_state_db */
+	uv_prepare_t store_flusher;         /* commits once per loop turn */
+	uint64_t token_saved;               /* tokens below this are reserved in the store */
 	struct exchange *exchange;
 	struct events *events;
 	struct obj_registry *model;
@@ -46,6 +50,10 @@ int64_t core_now_wall_ms(void);
 void core_publish(struct core *c, const char *topic, const uint8_t *payload, size_t len, int qos);
 void core_log(struct core *c, enum core_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Persist a registration as it is now / its removal (no-ops without a store). */
+void core_store_registration(struct core *c, const struct registration *reg);
+void core_store_removal(struct core *c, const char *key);
 
 /* The expiry timer's callback (core.c). */
 void core_on_expiry_timer(uv_timer_t *t);

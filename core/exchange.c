@@ -227,6 +227,16 @@ void exchange_free(struct exchange *x)
 	free(x);
 }
 
+uint64_t exchange_next_token(const struct exchange *x)
+{
+	return x->next_token;
+}
+
+void exchange_set_next_token(struct exchange *x, uint64_t token)
+{
+	if(token > x->next_token) x->next_token = token;
+}
+
 size_t exchange_pending_count(const struct exchange *x)
 {
 	return HASH_COUNT(x->pending);

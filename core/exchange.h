@@ -24,6 +24,10 @@ bool exchange_on_notify(struct exchange *x, const char *key, const struct lwm2m_
  * fail with API_GONE and its observations end. */
 void exchange_endpoint_gone(struct exchange *x, const char *key);
 
+/* The token counter, so a restart never reuses a token a device may still answer. */
+uint64_t exchange_next_token(const struct exchange *x);
+void exchange_set_next_token(struct exchange *x, uint64_t token);
+
 size_t exchange_pending_count(const struct exchange *x);
 size_t exchange_observation_count(const struct exchange *x);
 

@@ -229,6 +229,20 @@ int registry_register(struct registry *r, const struct reg_params *p, uint64_t n
 	return 0;
 }
 
+int registry_restore(struct registry *r, const struct reg_params *p, int64_t registered_wall_ms,
+		int64_t updated_wall_ms, uint64_t expires_mono_ms)
+{
+	struct registration *reg;
+	int rc = registry_register(r, p, 0, updated_wall_ms, &reg, NULL);
+
+	if(rc) return rc;
+	reg->registered_wall_ms = registered_wall_ms;
+	reg->expires_mono_ms = expires_mono_ms;
+	reg->online = false;
+	heap_changed(r, reg);
+	return 0;
+}
+
 int registry_update(struct registry *r, const struct reg_params *p, uint64_t now_mono_ms,
 		int64_t now_wall_ms, struct registration **out)
 {

@@ -66,6 +66,9 @@ int registry_register(struct registry *r, const struct reg_params *p, uint64_t n
 /* Update the given fields; -LWM2M_ENOENT when not registered. */
 int registry_update(struct registry *r, const struct reg_params *p, uint64_t now_mono_ms,
 		int64_t now_wall_ms, struct registration **out);
+/* Put back a registration read from the store, with its times; it starts offline. */
+int registry_restore(struct registry *r, const struct reg_params *p, int64_t registered_wall_ms,
+		int64_t updated_wall_ms, uint64_t expires_mono_ms);
 /* Remove and free; -LWM2M_ENOENT when not registered. */
 int registry_deregister(struct registry *r, const char *prefix, const char *endpoint);
 

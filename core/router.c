@@ -141,6 +141,7 @@ static void on_register(struct msg_ctx *m, const struct lwm2m_op *op, bool is_up
 		return;
 	}
 	stats_count(m->c);
+	core_store_registration(m->c, reg);
 	if(replaced) exchange_endpoint_gone(m->c->exchange, m->key);
 	events_emit(m->c->events, is_update ? "UPDATED" : "REGISTRATION", reg->endpoint,
 			events_registration_json(reg, true));
@@ -161,6 +162,7 @@ static void on_deregister(struct msg_ctx *m, const struct lwm2m_op *op)
 		return;
 	}
 	stats_count(m->c);
+	core_store_removal(m->c, m->key);
 	exchange_endpoint_gone(m->c->exchange, m->key);
 	events_emit(m->c->events, "DEREGISTRATION", m->endpoint, NULL);
 	LOG_EP(m, CORE_LOG_INFO, "%s", "de-registered");
@@ -377,6 +379,7 @@ void router_expire(struct core *c)
 		core_log(c, CORE_LOG_NOTICE, "lwm2m: endpoint '%s'%s%s: registration expired (lifetime %" PRIu64 " s)",
 				reg->endpoint, reg->prefix ? ", prefix " : "", reg->prefix ? reg->prefix : "",
 				reg->lifetime);
+		core_store_removal(c, reg->key);
 		exchange_endpoint_gone(c->exchange, reg->key);
 		events_emit(c->events, "EXPIRED", reg->endpoint, NULL);
 		registration_free(reg);

@@ -531,35 +531,36 @@ int senml_dec_record(struct senml_dec *s, const struct senml_rec *r)
 	if(s->bn_len) memcpy(name, s->bn, s->bn_len);
 	if(r->has & SENML_HAS_N) memcpy(name + s->bn_len, r->n.p, r->n.len);
 	name[nlen] = '\0';
-	show(shown, sizeof(shown), name, nlen);
 	if(nlen == 0) return rec_fail(s, r, LWM2M_EINVAL, "no name (bn + n is empty)");
 	why = parse_name(name, nlen, s->alt, s->alt_len, &p, &pfx, &pfx_len);
-	if(why) return rec_fail(s, r, LWM2M_EINVAL, "name \"%s\": %s", shown, why);
+	/* The printable name is only needed for messages. */
+#define SHOWN show(shown, sizeof(shown), name, nlen)
+	if(why) return rec_fail(s, r, LWM2M_EINVAL, "name \"%s\": %s", SHOWN, why);
 	time = s->bt + ((r->has & SENML_HAS_T) ? r->t.f : 0.0);
-	if(!isfinite(time)) return rec_fail(s, r, LWM2M_ERANGE, "%s: time out of range", shown);
+	if(!isfinite(time)) return rec_fail(s, r, LWM2M_ERANGE, "%s: time out of range", SHOWN);
 
 	if(s->mode == SENML_MODE_PATHS){
 		if(r->vkind != SENML_V_NONE)
-			return rec_fail(s, r, LWM2M_EINVAL, "%s: a path list record carries a value", shown);
+			return rec_fail(s, r, LWM2M_EINVAL, "%s: a path list record carries a value", SHOWN);
 		if(r->has & (SENML_HAS_T | SENML_HAS_BT))
-			return rec_fail(s, r, LWM2M_EINVAL, "%s: a path list record carries a time", shown);
+			return rec_fail(s, r, LWM2M_EINVAL, "%s: a path list record carries a time", SHOWN);
 		if(pfx && !s->want_prefixes)
-			return rec_fail(s, r, LWM2M_ENOTSUP, "%s: gateway prefix in a path list", shown);
+			return rec_fail(s, r, LWM2M_ENOTSUP, "%s: gateway prefix in a path list", SHOWN);
 		return push_path(s, r, &p, pfx, pfx_len);
 	}
 	if(p.len < LWM2M_PATH_RESOURCE)
-		return rec_fail(s, r, LWM2M_EINVAL, "\"%s\" is not a resource path", shown);
+		return rec_fail(s, r, LWM2M_EINVAL, "\"%s\" is not a resource path", SHOWN);
 	if(pfx){
 		memcpy(pbuf, pfx, pfx_len);
 		pbuf[pfx_len] = '\0';
 	}
 	if(r->vkind == SENML_V_NONE || r->vkind == SENML_V_NULL){
 		if(s->mode != SENML_MODE_ETCH)
-			return rec_fail(s, r, LWM2M_EINVAL, "%s: %s", shown,
+			return rec_fail(s, r, LWM2M_EINVAL, "%s: %s", SHOWN,
 					r->vkind == SENML_V_NULL ? "null value" : "no value");
 		val.type = LWM2M_TYPE_NONE;
 	} else {
-		rc = rec_value(s, r, fmt_type_of(s->d.typer, pfx ? pbuf : NULL, &p), shown, &val);
+		rc = rec_value(s, r, fmt_type_of(s->d.typer, pfx ? pbuf : NULL, &p), name, &val);
 		if(rc) return rc;
 	}
 	rc = fmt_dec_push(&s->d, r->offset, &node);
@@ -574,6 +575,7 @@ int senml_dec_record(struct senml_dec *s, const struct senml_rec *r)
 	node->time = time;
 	if(pfx && !(node->prefix = strdup(pbuf))) return dec_fail_nomem(s);
 	return 0;
+#undef SHOWN
 }
 
 int senml_dec_record_cb(void *s, const struct senml_rec *r)
@@ -631,34 +633,46 @@ static int node_ptr_cmp(const void *pa, const void *pb)
 	return c;
 }
 
-/* The same path at the same time twice, or a value below another value, fails. */
+/* Adjacent nodes in (prefix, path, time) order: the same path at the same time twice, or a
+ * value below another value, fails. */
+static int check_pair(struct senml_dec *s, const struct lwm2m_node *a, const struct lwm2m_node *b)
+{
+	char na[FMT_NODE_NAME_MAX], nb[FMT_NODE_NAME_MAX];
+
+	if(prefix_cmp(a->prefix, b->prefix)) return 0;
+	if(!path_compare(&a->path, &b->path) && !time_key_cmp(a, b)){
+		return lwm2m_fail(s->d.err, LWM2M_EINVAL, -1, "%s: %s given twice%s", s->fmt_name,
+				fmt_node_name(a, na, sizeof(na)), a->has_time ? " at the same time" : "");
+	}
+	if(a->path.len < b->path.len && path_starts_with(&b->path, &a->path) &&
+			a->value.type != LWM2M_TYPE_NONE && b->value.type != LWM2M_TYPE_NONE){
+		return lwm2m_fail(s->d.err, LWM2M_EINVAL, -1, "%s: a value at %s and below it at %s",
+				s->fmt_name, fmt_node_name(a, na, sizeof(na)), fmt_node_name(b, nb, sizeof(nb)));
+	}
+	return 0;
+}
+
 static int check_nodes(struct senml_dec *s)
 {
 	struct lwm2m_nodes *out = s->d.out;
+	const struct lwm2m_node *items = out->items + s->first;
 	size_t n = out->count - s->first;
 	const struct lwm2m_node **v;
+	bool ordered = true;
 	int rc = 0;
 
-	if(n < 2) return 0;
+	/* Payloads are mostly in order already: then adjacent pairs are all there is to check. */
+	for(size_t i = 1; i < n && ordered; i++){
+		const struct lwm2m_node *pa = &items[i - 1], *pb = &items[i];
+		if(node_ptr_cmp(&pa, &pb) >= 0) ordered = false;
+		else if((rc = check_pair(s, pa, pb)) != 0) return rc;
+	}
+	if(ordered) return 0;
 	v = malloc(n * sizeof(*v));
 	if(!v) return dec_fail_nomem(s);
-	for(size_t i = 0; i < n; i++) v[i] = &out->items[s->first + i];
+	for(size_t i = 0; i < n; i++) v[i] = &items[i];
 	qsort(v, n, sizeof(*v), node_ptr_cmp);
-	for(size_t i = 1; i < n && !rc; i++){
-		const struct lwm2m_node *a = v[i - 1], *b = v[i];
-		char na[FMT_NODE_NAME_MAX], nb[FMT_NODE_NAME_MAX];
-
-		if(prefix_cmp(a->prefix, b->prefix)) continue;
-		if(!path_compare(&a->path, &b->path) && !time_key_cmp(a, b)){
-			rc = lwm2m_fail(s->d.err, LWM2M_EINVAL, -1, "%s: %s given twice%s", s->fmt_name,
-					fmt_node_name(a, na, sizeof(na)), a->has_time ? " at the same time" : "");
-		} else if(a->path.len < b->path.len && path_starts_with(&b->path, &a->path) &&
-				a->value.type != LWM2M_TYPE_NONE && b->value.type != LWM2M_TYPE_NONE){
-			rc = lwm2m_fail(s->d.err, LWM2M_EINVAL, -1, "%s: a value at %s and below it at %s",
-					s->fmt_name, fmt_node_name(a, na, sizeof(na)),
-					fmt_node_name(b, nb, sizeof(nb)));
-		}
-	}
+	for(size_t i = 1; i < n && !rc; i++) rc = check_pair(s, v[i - 1], v[i]);
 	free(v);
 	return rc;
 }

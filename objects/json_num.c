@@ -316,7 +316,7 @@ static int string_slow(struct json_rd *r, const uint8_t *body, const char **s, s
 	while(r->p < r->end && *r->p != '"'){
 		uint8_t c = *r->p;
 		if(c == '\\'){
-			size_t k;
+			size_t k = 0;
 			int rc;
 			r->p++;
 			rc = unescape_one(r, blk->data + n, &k);

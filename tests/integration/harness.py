@@ -591,6 +591,8 @@ class Client:
         with self.cond:
             self.connack = int(getattr(rc, "value", rc))
             self.cond.notify_all()
+        if self.connack != 0:
+            c.disconnect()      # else paho's thread waits a reconnect delay before loop_stop() returns
 
     def _on_message(self, c, ud, m):
         with self.cond:
@@ -802,7 +804,8 @@ class BackgroundSub:
     """mosquitto_sub in the background; started() waits for its SUBACK (-d output)."""
 
     def __init__(self, port, args):
-        self.cmd = ["mosquitto_sub", "-h", LOCALHOST, "-p", str(port), "-d"] + list(args)
+        # stdout is a pipe: without stdbuf the SUBACK line would only come out at exit
+        self.cmd = ["stdbuf", "-oL", "mosquitto_sub", "-h", LOCALHOST, "-p", str(port), "-d"] + list(args)
         self.p = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                   text=True)
         self.lines = queue.Queue()

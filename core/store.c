@@ -1,0 +1,223 @@
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum stmt_id {
+	ST_PUT_REG = 0,
+	ST_DEL_REG,
+	ST_LOAD_REGS,
+	ST_SET_META,
+	ST_GET_META,
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_PUT_REG] = "INSERT OR REPLACE INTO registrations (key, prefix, endpoint, client_id, transport,"
+		" version, binding, sms, links, lifetime, registered_ms, updated_ms, expires_ms)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	[ST_DEL_REG] = "DELETE FROM registrations WHERE key = ?1",
+	[ST_LOAD_REGS] = "SELECT prefix, endpoint, client_id, transport, version, binding, sms, links,"
+		" lifetime, registered_ms, updated_ms, expires_ms FROM registrations",
+	[ST_SET_META] = "INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)",
+	[ST_GET_META] = "SELECT value FROM meta WHERE name = ?1",
+	[ST_BEGIN] = "BEGIN",
+	[ST_COMMIT] = "COMMIT",
+};
+
+static const char schema[] =
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA synchronous=NORMAL;"
+	"CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS registrations ("
+	" key TEXT PRIMARY KEY, prefix TEXT, endpoint TEXT NOT NULL, client_id TEXT, transport TEXT,"
+	" version TEXT, binding TEXT, sms TEXT, links TEXT NOT NULL, lifetime INTEGER NOT NULL,"
+	" registered_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);";
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[ST_COUNT];
+	bool in_txn;
+	uint64_t commits;
+	uint64_t errors;
+};
+
+static int fail_db(struct store *s, struct lwm2m_error *err, const char *what)
+{
+	return lwm2m_fail(err, LWM2M_EINVAL, -1, "state_db: %s: %s", what, s->db ? sqlite3_errmsg(s->db) : "?");
+}
+
+int store_open(const char *path, struct store **out, struct lwm2m_error *err)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if(!s) return lwm2m_fail(err, LWM2M_ENOMEM, -1, "out of memory");
+	if(sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK){
+		rc = lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_state_db: cannot open %s: %s", path,
+				s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		store_close(s);
+		return rc;
+	}
+	sqlite3_busy_timeout(s->db, 2000);
+	if(sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK){
+		rc = fail_db(s, err, path);
+		store_close(s);
+		return rc;
+	}
+	for(int i = 0; i < ST_COUNT; i++){
+		if(sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL) != SQLITE_OK){
+			rc = fail_db(s, err, "preparing statements");
+			store_close(s);
+			return rc;
+		}
+	}
+	*out = s;
+	return 0;
+}
+
+void store_close(struct store *s)
+{
+	if(!s) return;
+	if(s->db) store_flush(s);
+	for(int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->stmt[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+/* Runs a prepared statement to completion; the statement is reset and unbound after. */
+static bool step(struct store *s, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if(rc != SQLITE_DONE && rc != SQLITE_ROW){
+		s->errors++;
+		return false;
+	}
+	return true;
+}
+
+static void begin(struct store *s)
+{
+	if(s->in_txn) return;
+	if(step(s, s->stmt[ST_BEGIN])) s->in_txn = true;
+}
+
+int store_flush(struct store *s)
+{
+	if(!s || !s->in_txn) return 0;
+	s->in_txn = false;
+	if(!step(s, s->stmt[ST_COMMIT])){
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -LWM2M_EINVAL;
+	}
+	s->commits++;
+	return 0;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if(v) sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	else sqlite3_bind_null(st, i);
+}
+
+void store_put_registration(struct store *s, const struct registration *reg, int64_t expires_wall_ms)
+{
+	sqlite3_stmt *st;
+
+	if(!s) return;
+	begin(s);
+	st = s->stmt[ST_PUT_REG];
+	bind_text(st, 1, reg->key);
+	bind_text(st, 2, reg->prefix);
+	bind_text(st, 3, reg->endpoint);
+	bind_text(st, 4, reg->client_id);
+	bind_text(st, 5, reg->transport);
+	bind_text(st, 6, reg->version);
+	bind_text(st, 7, reg->binding);
+	bind_text(st, 8, reg->sms);
+	bind_text(st, 9, reg->links ? reg->links : "");
+	sqlite3_bind_int64(st, 10, (sqlite3_int64)reg->lifetime);
+	sqlite3_bind_int64(st, 11, reg->registered_wall_ms);
+	sqlite3_bind_int64(st, 12, reg->updated_wall_ms);
+	sqlite3_bind_int64(st, 13, expires_wall_ms);
+	step(s, st);
+}
+
+void store_delete_registration(struct store *s, const char *key)
+{
+	if(!s) return;
+	begin(s);
+	bind_text(s->stmt[ST_DEL_REG], 1, key);
+	step(s, s->stmt[ST_DEL_REG]);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+int store_load_registrations(struct store *s,
+		void (*fn)(void *ctx, const struct stored_registration *r), void *ctx, struct lwm2m_error *err)
+{
+	sqlite3_stmt *st = s->stmt[ST_LOAD_REGS];
+	int rc;
+
+	while((rc = sqlite3_step(st)) == SQLITE_ROW){
+		struct stored_registration r;
+		memset(&r, 0, sizeof(r));
+		r.params.prefix = col_text(st, 0);
+		r.params.endpoint = col_text(st, 1);
+		r.params.client_id = col_text(st, 2);
+		r.params.transport = col_text(st, 3);
+		r.params.version = col_text(st, 4);
+		r.params.binding = col_text(st, 5);
+		r.params.sms = col_text(st, 6);
+		r.params.links = col_text(st, 7);
+		r.params.links_len = r.params.links ? strlen(r.params.links) : 0;
+		r.params.has_lifetime = true;
+		r.params.lifetime = (uint64_t)sqlite3_column_int64(st, 8);
+		r.registered_wall_ms = sqlite3_column_int64(st, 9);
+		r.updated_wall_ms = sqlite3_column_int64(st, 10);
+		r.expires_wall_ms = sqlite3_column_int64(st, 11);
+		if(r.params.endpoint) fn(ctx, &r);
+	}
+	sqlite3_reset(st);
+	if(rc != SQLITE_DONE) return fail_db(s, err, "reading registrations");
+	return 0;
+}
+
+void store_set_u64(struct store *s, const char *name, uint64_t v)
+{
+	if(!s) return;
+	begin(s);
+	bind_text(s->stmt[ST_SET_META], 1, name);
+	sqlite3_bind_int64(s->stmt[ST_SET_META], 2, (sqlite3_int64)v);
+	step(s, s->stmt[ST_SET_META]);
+}
+
+uint64_t store_get_u64(struct store *s, const char *name, uint64_t def)
+{
+	sqlite3_stmt *st = s->stmt[ST_GET_META];
+	uint64_t v = def;
+
+	bind_text(st, 1, name);
+	if(sqlite3_step(st) == SQLITE_ROW) v = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return v;
+}
+
+uint64_t store_commits(const struct store *s)
+{
+	return s ? s->commits : 0;
+}
+
+uint64_t store_errors(const struct store *s)
+{
+	return s ? s->errors : 0;
+}

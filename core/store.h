@@ -1,0 +1,43 @@
+/* Durable state in SQLite (WAL mode): registrations and the token counter survive a broker
+ * restart. Writes are batched: the first write of a loop turn opens a transaction and
+ * store_flush() at the end of the turn commits it, so the core never waits on one fsync per
+ * message. Core thread only. */
+#ifndef CORE_STORE_H
+#define CORE_STORE_H
+
+#include <stdint.h>
+
+#include "registry.h"
+#include "../util/lwm2m_err.h"
+
+struct store;
+
+int store_open(const char *path, struct store **out, struct lwm2m_error *err);
+void store_close(struct store *s);        /* commits what is pending; accepts NULL */
+
+/* Registration written as it is now; expires_wall_ms is when it will expire (0 = never). */
+void store_put_registration(struct store *s, const struct registration *reg, int64_t expires_wall_ms);
+void store_delete_registration(struct store *s, const char *key);
+
+struct stored_registration {
+	struct reg_params params;
+	int64_t registered_wall_ms;
+	int64_t updated_wall_ms;
+	int64_t expires_wall_ms;   /* 0 = never */
+};
+
+/* Calls fn for every stored registration; the strings live during the call only. */
+int store_load_registrations(struct store *s,
+		void (*fn)(void *ctx, const struct stored_registration *r), void *ctx, struct lwm2m_error *err);
+
+void store_set_u64(struct store *s, const char *name, uint64_t v);
+uint64_t store_get_u64(struct store *s, const char *name, uint64_t def);
+
+/* Commit the transaction of this loop turn (no-op when nothing was written). */
+int store_flush(struct store *s);
+
+/* Statistics for /api/status. */
+uint64_t store_commits(const struct store *s);
+uint64_t store_errors(const struct store *s);
+
+#endif

@@ -1,0 +1,700 @@
+/* LwM2M over MQTT for one simulated device: its own requests (Register, Update,
+ * De-register) and the answers to the server's operations. Every message goes through
+ * the project's MQTT codec; every payload through the format library. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim.h"
+#include "binding/mqtt_codec.h"
+#include "objects/fmt_senml.h"
+
+#define UPDATE_RETRY_MS 5000u
+
+/* ---- helpers ---- */
+
+static uint64_t next_token(struct sim_device *d)
+{
+	/* xorshift64*: own tokens are random 64-bit numbers so that they practically never
+	 * equal a token the server picks (both share the topic, echoes included) */
+	d->rng ^= d->rng >> 12;
+	d->rng ^= d->rng << 25;
+	d->rng ^= d->rng >> 27;
+	return d->rng * 2685821657736338717ull;
+}
+
+static struct lwm2m_view view_of(const struct lwm2m_buf *b)
+{
+	struct lwm2m_view v = { b->data, b->len };
+
+	return v;
+}
+
+/* The LwM2M result for a tree or format error. */
+static uint16_t result_for(int rc)
+{
+	switch(-rc){
+		case LWM2M_ENOENT: return 404;
+		case LWM2M_ENOTSUP: return 405;
+		case LWM2M_ENOMEM:
+		case LWM2M_EFULL: return 500;
+		default: return 400;
+	}
+}
+
+static const char *path_text(const struct lwm2m_path *p, char *buf, size_t size)
+{
+	path_format(p, buf, size);
+	return buf;
+}
+
+int proto_respond(struct sim *s, struct sim_device *d, const struct lwm2m_op *req, uint16_t result,
+		uint16_t ct, const struct lwm2m_buf *payload)
+{
+	struct lwm2m_error err;
+	struct lwm2m_op r;
+	int rc;
+
+	op_init(&r);
+	r.is_response = true;
+	r.kind = req->kind;
+	r.token = req->token;
+	r.result = result;
+	r.fields = LWM2M_F_TOKEN | LWM2M_F_RESULT;
+	if(payload){
+		r.fields |= LWM2M_F_PAYLOAD | LWM2M_F_CT;
+		r.payload = view_of(payload);
+		r.content_format = ct;
+	}
+	buf_reset(&s->out);
+	rc = mqtt_codec_encode(&r, LWM2M_IFACE_RD, &s->out, &err);
+	if(rc){
+		sim_log(s, d, "cannot encode the answer to %s: %s", op_kind_name(req->kind), err.msg);
+		return rc;
+	}
+	rc = net_publish(s, d, s->out.data, s->out.len);
+	if(rc == 0){
+		s->st.answered++;
+		sim_log(s, d, "%s (token %" PRIu64 ") -> %u", op_kind_name(req->kind), req->token, result);
+	}
+	return rc;
+}
+
+static void respond_error(struct sim *s, struct sim_device *d, const struct lwm2m_op *req, int rc,
+		const char *what)
+{
+	uint16_t result = result_for(rc);
+
+	if(s->cfg.verbose && what) sim_log(s, d, "%s: %s", op_kind_name(req->kind), what);
+	proto_respond(s, d, req, result, 0, NULL);
+}
+
+static int send_request(struct sim *s, struct sim_device *d, struct lwm2m_op *op)
+{
+	struct lwm2m_error err;
+	int rc;
+
+	op->token = next_token(d);
+	op->fields |= LWM2M_F_TOKEN;
+	buf_reset(&s->out);
+	rc = mqtt_codec_encode(op, LWM2M_IFACE_RD, &s->out, &err);
+	if(rc){
+		sim_log(s, d, "cannot encode %s: %s", op_kind_name(op->kind), err.msg);
+		return rc;
+	}
+	rc = net_publish(s, d, s->out.data, s->out.len);
+	if(rc) return rc;
+	d->has_pending = true;
+	d->pending_kind = op->kind;
+	d->pending_token = op->token;
+	d->pending_deadline = s->now_ms + (uint64_t)s->cfg.timeout_s * 1000u;
+	net_sched(s, d);
+	return 0;
+}
+
+/* ---- the device's own requests ---- */
+
+int proto_register(struct sim *s, struct sim_device *d)
+{
+	struct lwm2m_buf links;
+	struct lwm2m_op op;
+	int rc;
+
+	buf_init(&links, 0);
+	rc = tree_object_list(&d->tree, &links);
+	if(rc){
+		buf_free(&links);
+		return rc;
+	}
+	obs_clear(d);   /* a new registration ends every observation */
+	op_init(&op);
+	op.kind = LWM2M_OP_REGISTER;
+	op.fields = LWM2M_F_LIFETIME | LWM2M_F_VERSION | LWM2M_F_BINDING | LWM2M_F_PAYLOAD;
+	op.lifetime = tree_lifetime(&d->tree);
+	op.version = op_view_str(s->cfg.version);
+	op.binding = op_view_str(tree_binding(&d->tree));
+	op.payload = view_of(&links);
+	rc = send_request(s, d, &op);
+	buf_free(&links);
+	if(rc) return rc;
+	d->reg = REG_PENDING;
+	d->update_wanted = d->update_lifetime = d->update_binding = d->update_objects = false;
+	d->update_at = 0;
+	sim_log(s, d, "Register sent (lifetime %" PRIu64 " s)", op.lifetime);
+	return 0;
+}
+
+static int send_update(struct sim *s, struct sim_device *d)
+{
+	struct lwm2m_buf links;
+	struct lwm2m_op op;
+	int rc = 0;
+
+	buf_init(&links, 0);
+	op_init(&op);
+	op.kind = LWM2M_OP_UPDATE;
+	if(d->update_lifetime){
+		op.fields |= LWM2M_F_LIFETIME;
+		op.lifetime = tree_lifetime(&d->tree);
+	}
+	if(d->update_binding){
+		op.fields |= LWM2M_F_BINDING;
+		op.binding = op_view_str(tree_binding(&d->tree));
+	}
+	if(d->update_objects){
+		rc = tree_object_list(&d->tree, &links);
+		op.fields |= LWM2M_F_PAYLOAD;
+		op.payload = view_of(&links);
+	}
+	if(!rc) rc = send_request(s, d, &op);
+	buf_free(&links);
+	if(rc) return rc;
+	sim_log(s, d, "Update sent%s%s%s", d->update_lifetime ? " (lifetime)" : "",
+			d->update_binding ? " (binding)" : "", d->update_objects ? " (objects)" : "");
+	d->update_wanted = d->update_lifetime = d->update_binding = d->update_objects = false;
+	d->update_at = 0;
+	return 0;
+}
+
+void proto_request_update(struct sim *s, struct sim_device *d)
+{
+	d->update_wanted = true;
+	if(d->reg == REG_DONE && !d->has_pending && !d->stopping) send_update(s, d);
+}
+
+int proto_deregister(struct sim *s, struct sim_device *d)
+{
+	struct lwm2m_op op;
+	int rc;
+
+	op_init(&op);
+	op.kind = LWM2M_OP_DEREGISTER;
+	rc = send_request(s, d, &op);
+	if(rc) return rc;
+	d->reg = REG_DEREG_PENDING;
+	obs_clear(d);
+	sim_log(s, d, "%s", "De-register sent");
+	return 0;
+}
+
+void proto_on_disconnect(struct sim *s, struct sim_device *d)
+{
+	(void)s;
+	d->has_pending = false;
+	if(d->reg != REG_DEREGISTERED) d->reg = REG_NONE;
+	d->update_at = 0;
+	obs_clear(d);
+}
+
+static void schedule_update(struct sim *s, struct sim_device *d)
+{
+	uint64_t lt_ms = (uint64_t)tree_lifetime(&d->tree) * 1000u;
+
+	/* at two thirds of the lifetime, as the registration must be renewed before it ends */
+	d->update_at = s->now_ms + (lt_ms * 2u / 3u > 1000u ? lt_ms * 2u / 3u : 1000u);
+}
+
+/* The device is done with the server: leave as asked. */
+static void finish_stopping(struct sim *s, struct sim_device *d)
+{
+	if(d->reg == REG_DONE && s->cfg.deregister_at_exit && proto_deregister(s, d) == 0) return;
+	net_close(s, d);
+}
+
+static void on_registered(struct sim *s, struct sim_device *d)
+{
+	d->reg = REG_DONE;
+	d->attempts = 0;
+	if(!d->registered_once){
+		d->registered_once = true;
+		s->st.registered++;
+	}
+	sim_log(s, d, "%s", "registered");
+	schedule_update(s, d);
+	if(d->stopping) finish_stopping(s, d);
+}
+
+static void on_result(struct sim *s, struct sim_device *d, const struct lwm2m_op *op)
+{
+	enum lwm2m_op_kind kind = d->pending_kind;
+
+	/* an answer to no pending request of ours: our own echo, or late */
+	if(!d->has_pending || op->token != d->pending_token) return;
+	d->has_pending = false;
+	switch(kind){
+		case LWM2M_OP_REGISTER:
+			if(op->result == 201){
+				on_registered(s, d);
+			}else{
+				char why[48];
+				snprintf(why, sizeof(why), "Register answered %u", op->result);
+				d->reg = REG_NONE;
+				net_retry(s, d, why);
+			}
+			break;
+		case LWM2M_OP_UPDATE:
+			if(op->result == 204){
+				s->st.updates++;
+				sim_log(s, d, "%s", "updated");
+				schedule_update(s, d);
+			}else if(op->result == 404){
+				sim_log(s, d, "%s", "Update answered 404: registering again");
+				proto_register(s, d);
+			}else{
+				/* try again later with everything an Update can carry */
+				sim_log(s, d, "Update answered %u: retrying", op->result);
+				d->update_lifetime = d->update_binding = d->update_objects = true;
+				d->update_at = s->now_ms + UPDATE_RETRY_MS;
+			}
+			break;
+		case LWM2M_OP_DEREGISTER:
+			d->reg = REG_DEREGISTERED;
+			if(op->result == 202){
+				s->st.deregistered++;
+				sim_log(s, d, "%s", "de-registered");
+			}else{
+				sim_log(s, d, "De-register answered %u", op->result);
+			}
+			net_close(s, d);
+			break;
+		default:
+			break;
+	}
+	net_sched(s, d);
+}
+
+/* ---- reading ---- */
+
+static bool composite_format(uint16_t cf)
+{
+	return cf == LWM2M_CF_SENML_CBOR || cf == LWM2M_CF_SENML_JSON || cf == LWM2M_CF_LWM2M_CBOR;
+}
+
+int proto_encode_nodes(struct sim *s, const struct lwm2m_nodes *nodes,
+		const struct lwm2m_path *paths, size_t n_paths, bool composite, uint16_t *ct,
+		struct lwm2m_buf *out)
+{
+	/* the configured format first; the others only when a format is not implemented
+	 * (or cannot carry this content, as plain text cannot carry an instance) */
+	uint16_t order[6];
+	size_t n = 0;
+	int rc = -LWM2M_ENOTSUP;
+
+	if(!composite || composite_format(s->cfg.format)) order[n++] = s->cfg.format;
+	order[n++] = LWM2M_CF_SENML_CBOR;
+	order[n++] = LWM2M_CF_LWM2M_CBOR;
+	order[n++] = LWM2M_CF_SENML_JSON;
+	if(!composite) order[n++] = LWM2M_CF_TLV;
+	for(size_t i = 0; i < n; i++){
+		struct lwm2m_error err;
+		const struct lwm2m_path *req = composite || n_paths != 1 ? NULL : &paths[0];
+
+		rc = fmt_encode(order[i], nodes, req, &s->model.typer, NULL, out, &err);
+		if(rc == 0){
+			*ct = order[i];
+			return 0;
+		}
+		if(rc != -LWM2M_ENOTSUP && order[i] != LWM2M_CF_TEXT) return rc;
+	}
+	return rc;
+}
+
+/* Remove nodes with the same path as their predecessor (overlapping composite paths). */
+static void nodes_dedupe(struct lwm2m_nodes *n)
+{
+	size_t w = 0;
+
+	for(size_t k = 0; k < n->count; k++){
+		if(w > 0 && path_compare(&n->items[w - 1].path, &n->items[k].path) == 0){
+			value_free(&n->items[k].value);
+			free(n->items[k].prefix);
+			continue;
+		}
+		n->items[w++] = n->items[k];
+	}
+	n->count = w;
+}
+
+static int read_one(struct sim_device *d, const struct lwm2m_path *p, struct lwm2m_nodes *out)
+{
+	if(p->len > 0) return tree_read(&d->tree, p, out);
+	/* the root, only in composites: every object */
+	for(size_t k = 0; k < TREE_N_OBJ; k++){
+		struct lwm2m_path q;
+		int rc;
+
+		memset(&q, 0, sizeof(q));
+		q.len = 1;
+		q.ids[0] = d->tree.obj[k].def->id;
+		rc = tree_read(&d->tree, &q, out);
+		if(rc) return rc;
+	}
+	return 0;
+}
+
+int proto_read_paths(struct sim *s, struct sim_device *d, const struct lwm2m_path *paths,
+		size_t n_paths, bool composite, struct lwm2m_nodes *out)
+{
+	bool any = false;
+
+	tree_refresh(&d->tree, sim_wall_s());
+	(void)s;
+	for(size_t i = 0; i < n_paths; i++){
+		int rc;
+
+		if(!composite && paths[i].len == 0) return -LWM2M_EINVAL;
+		rc = read_one(d, &paths[i], out);
+		if(rc == -LWM2M_ENOENT && composite) continue;   /* a missing path is left out */
+		if(rc) return rc;
+		any = true;
+	}
+	if(!any) return -LWM2M_ENOENT;
+	if(composite){
+		nodes_sort(out);
+		nodes_dedupe(out);
+	}
+	return 0;
+}
+
+/* ---- server operations ---- */
+
+static int request_path(const struct lwm2m_op *op, struct lwm2m_path *p)
+{
+	if(!(op->fields & LWM2M_F_URI)) return -LWM2M_EINVAL;
+	return path_parse((const char *)op->uri.ptr, op->uri.len, p, NULL);
+}
+
+static int request_paths(const struct lwm2m_op *op, struct lwm2m_path **paths, size_t *n,
+		struct lwm2m_error *err)
+{
+	if(!(op->fields & LWM2M_F_PATHS)) return lwm2m_fail(err, LWM2M_EINVAL, -1, "no paths");
+	return senml_etch_paths_decode(LWM2M_CF_SENML_ETCH_CBOR, op->paths.ptr, op->paths.len,
+			paths, n, err);
+}
+
+static void do_read(struct sim *s, struct sim_device *d, const struct lwm2m_op *op,
+		const struct lwm2m_path *paths, size_t n_paths, bool composite)
+{
+	struct lwm2m_nodes nodes;
+	struct lwm2m_buf payload;
+	uint16_t ct = 0;
+	int rc;
+
+	nodes_init(&nodes);
+	buf_init(&payload, 0);
+	rc = proto_read_paths(s, d, paths, n_paths, composite, &nodes);
+	if(!rc) rc = proto_encode_nodes(s, &nodes, paths, n_paths, composite, &ct, &payload);
+	if(rc) respond_error(s, d, op, rc, "cannot read");
+	else proto_respond(s, d, op, 205, ct, &payload);
+	nodes_free(&nodes);
+	buf_free(&payload);
+}
+
+static void do_discover(struct sim *s, struct sim_device *d, const struct lwm2m_op *op,
+		const struct lwm2m_path *p)
+{
+	struct lwm2m_buf payload;
+	int rc;
+
+	buf_init(&payload, 0);
+	rc = tree_discover(&d->tree, p, (op->fields & LWM2M_F_DEPTH) ? op->depth : -1, &payload);
+	if(rc) respond_error(s, d, op, rc, "cannot discover");
+	else proto_respond(s, d, op, 205, LWM2M_CF_LINK, &payload);
+	buf_free(&payload);
+}
+
+/* Tell the server what a write, create or delete changed in the registration. */
+static void apply_changes(struct sim *s, struct sim_device *d, const struct tree_changes *ch)
+{
+	if(!ch->lifetime && !ch->binding && !ch->objects) return;
+	d->update_lifetime |= ch->lifetime;
+	d->update_binding |= ch->binding;
+	d->update_objects |= ch->objects;
+	proto_request_update(s, d);
+}
+
+/* Decode a request payload; -LWM2M_ENOTSUP for a format the library cannot decode. */
+static int decode_payload(struct sim *s, const struct lwm2m_op *op, const struct lwm2m_path *req,
+		struct lwm2m_nodes *nodes, struct lwm2m_error *err)
+{
+	return fmt_decode(op->content_format, op->payload.ptr, op->payload.len, req,
+			&s->model.typer, NULL, nodes, err);
+}
+
+static void do_write(struct sim *s, struct sim_device *d, const struct lwm2m_op *op,
+		const struct lwm2m_path *p)
+{
+	bool composite = op->kind == LWM2M_OP_WRITE_COMPOSITE;
+	struct tree_changes ch;
+	struct lwm2m_nodes nodes;
+	struct lwm2m_error err;
+	int rc;
+
+	memset(&ch, 0, sizeof(ch));
+	nodes_init(&nodes);
+	rc = decode_payload(s, op, composite ? NULL : p, &nodes, &err);
+	if(rc){
+		sim_log(s, d, "%s: %s", op_kind_name(op->kind), err.msg);
+		proto_respond(s, d, op, rc == -LWM2M_ENOTSUP ? 415 : 400, 0, NULL);
+		nodes_free(&nodes);
+		return;
+	}
+	if(composite) rc = tree_write_composite(&d->tree, &nodes, &ch);
+	else rc = tree_write(&d->tree, p, &nodes, op->kind == LWM2M_OP_WRITE, &ch);
+	nodes_free(&nodes);
+	if(rc){
+		respond_error(s, d, op, rc, "refused");
+		return;
+	}
+	proto_respond(s, d, op, 204, 0, NULL);
+	apply_changes(s, d, &ch);
+	obs_reschedule(s, d);
+}
+
+static void do_write_attrs(struct sim *s, struct sim_device *d, const struct lwm2m_op *op,
+		const struct lwm2m_path *p)
+{
+	struct lwm2m_attrs none;
+	struct lwm2m_error err;
+	int rc;
+
+	memset(&none, 0, sizeof(none));
+	rc = tree_write_attrs(&d->tree, p, (op->fields & LWM2M_F_ATTRS) ? &op->attrs : &none, &err);
+	if(rc){
+		respond_error(s, d, op, rc, err.msg);
+		return;
+	}
+	proto_respond(s, d, op, 204, 0, NULL);
+	obs_reschedule(s, d);
+}
+
+static void do_execute(struct sim *s, struct sim_device *d, const struct lwm2m_op *op,
+		const struct lwm2m_path *p)
+{
+	enum tree_action act;
+	int rc = tree_execute(&d->tree, p, &act);
+
+	if(rc){
+		respond_error(s, d, op, rc, "not executable");
+		return;
+	}
+	proto_respond(s, d, op, 204, 0, NULL);
+	if(act == TREE_ACT_UPDATE){
+		proto_request_update(s, d);
+	}else if(act == TREE_ACT_REBOOT && !d->stopping){
+		/* a rebooted device comes back with a fresh registration */
+		sim_log(s, d, "%s", "reboot");
+		proto_register(s, d);
+	}
+}
+
+static void do_create(struct sim *s, struct sim_device *d, const struct lwm2m_op *op,
+		const struct lwm2m_path *p)
+{
+	struct tree_changes ch;
+	struct lwm2m_nodes nodes;
+	struct lwm2m_error err;
+	uint16_t id = 0;
+	int rc;
+
+	memset(&ch, 0, sizeof(ch));
+	nodes_init(&nodes);
+	if(p->len != 1){
+		respond_error(s, d, op, -LWM2M_EINVAL, "Create needs an object path");
+		return;
+	}
+	rc = decode_payload(s, op, p, &nodes, &err);
+	if(rc){
+		sim_log(s, d, "Create: %s", err.msg);
+		proto_respond(s, d, op, rc == -LWM2M_ENOTSUP ? 415 : 400, 0, NULL);
+		nodes_free(&nodes);
+		return;
+	}
+	rc = tree_create(&d->tree, p, &nodes, sim_wall_s(), &id, &ch);
+	nodes_free(&nodes);
+	if(rc){
+		respond_error(s, d, op, rc, rc == -LWM2M_EEXIST ? "instance exists" : "refused");
+		return;
+	}
+	sim_log(s, d, "created /%u/%u", p->ids[0], id);
+	proto_respond(s, d, op, 201, 0, NULL);
+	apply_changes(s, d, &ch);
+}
+
+static void do_delete(struct sim *s, struct sim_device *d, const struct lwm2m_op *op,
+		const struct lwm2m_path *p)
+{
+	struct tree_changes ch;
+	int rc;
+
+	memset(&ch, 0, sizeof(ch));
+	rc = tree_delete(&d->tree, p, &ch);
+	if(rc){
+		respond_error(s, d, op, rc, "refused");
+		return;
+	}
+	obs_prune(d);
+	proto_respond(s, d, op, 202, 0, NULL);
+	apply_changes(s, d, &ch);
+}
+
+/* Operations addressed by a path list (Read-Composite, Observe-Composite). */
+static void do_composite(struct sim *s, struct sim_device *d, const struct lwm2m_op *op)
+{
+	struct lwm2m_path *paths = NULL;
+	struct lwm2m_error err;
+	size_t n = 0;
+
+	if(request_paths(op, &paths, &n, &err) != 0 || n == 0){
+		sim_log(s, d, "%s: bad path list: %s", op_kind_name(op->kind), n ? err.msg : "empty");
+		proto_respond(s, d, op, 400, 0, NULL);
+		free(paths);
+		return;
+	}
+	if(op->kind == LWM2M_OP_READ_COMPOSITE) do_read(s, d, op, paths, n, true);
+	else obs_start(s, d, op, paths, n, true);
+	free(paths);
+}
+
+static void handle_request(struct sim *s, struct sim_device *d, const struct lwm2m_op *op)
+{
+	struct lwm2m_path p;
+	char text[LWM2M_PATH_STR_MAX];
+
+	switch(op->kind){
+		case LWM2M_OP_READ_COMPOSITE:
+		case LWM2M_OP_OBSERVE_COMPOSITE:
+			do_composite(s, d, op);
+			return;
+		case LWM2M_OP_WRITE_COMPOSITE:
+			do_write(s, d, op, NULL);
+			return;
+		case LWM2M_OP_CANCEL_OBSERVE:
+			obs_cancel(s, d, op);
+			return;
+		default:
+			break;
+	}
+	if(request_path(op, &p) != 0){
+		respond_error(s, d, op, -LWM2M_EINVAL, "bad path");
+		return;
+	}
+	if(s->cfg.verbose) sim_log(s, d, "%s %s", op_kind_name(op->kind), path_text(&p, text, sizeof(text)));
+	switch(op->kind){
+		case LWM2M_OP_READ: do_read(s, d, op, &p, 1, false); break;
+		case LWM2M_OP_DISCOVER: do_discover(s, d, op, &p); break;
+		case LWM2M_OP_WRITE:
+		case LWM2M_OP_WRITE_PARTIAL: do_write(s, d, op, &p); break;
+		case LWM2M_OP_WRITE_ATTRIBUTES: do_write_attrs(s, d, op, &p); break;
+		case LWM2M_OP_EXECUTE: do_execute(s, d, op, &p); break;
+		case LWM2M_OP_CREATE: do_create(s, d, op, &p); break;
+		case LWM2M_OP_DELETE: do_delete(s, d, op, &p); break;
+		case LWM2M_OP_OBSERVE: obs_start(s, d, op, &p, 1, false); break;
+		default: respond_error(s, d, op, -LWM2M_EINVAL, "not a device management operation"); break;
+	}
+}
+
+void proto_on_message(struct sim *s, struct sim_device *d, const uint8_t *p, size_t len)
+{
+	struct lwm2m_error err;
+	struct lwm2m_op op;
+	int rc;
+
+	op_init(&op);
+	rc = mqtt_codec_decode(p, len, LWM2M_IFACE_RD, NULL, &op, &err);
+	if(rc){
+		s->st.malformed++;
+		sim_log(s, d, "undecodable message: %s", err.msg);
+		/* a request we can answer: it has a token and is not one of our own kinds */
+		if(!op.is_response && (op.fields & LWM2M_F_TOKEN)
+				&& !(op.kind != LWM2M_OP_NONE && op_kind_from_device(op.kind))){
+			proto_respond(s, d, &op, 400, 0, NULL);
+		}
+		return;
+	}
+	if(op.is_response){
+		on_result(s, d, &op);
+		return;
+	}
+	/* Register, Update, Notify ... are our own messages coming back on the shared topic */
+	if(op_kind_from_device(op.kind)) return;
+	handle_request(s, d, &op);
+	net_sched(s, d);
+}
+
+/* ---- timers ---- */
+
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+	if(!a) return b;
+	if(!b) return a;
+	return a < b ? a : b;
+}
+
+uint64_t proto_next_due(const struct sim *s, const struct sim_device *d)
+{
+	uint64_t due = 0;
+
+	(void)s;
+	if(d->has_pending) due = d->pending_deadline;
+	if(d->reg == REG_DONE && !d->has_pending && !d->stopping){
+		due = earliest(due, d->update_at);
+		if(d->update_wanted) due = earliest(due, s->now_ms);
+	}
+	if(d->reg == REG_DONE) due = earliest(due, obs_next_due(d));
+	return due;
+}
+
+static void on_timeout(struct sim *s, struct sim_device *d)
+{
+	enum lwm2m_op_kind kind = d->pending_kind;
+
+	d->has_pending = false;
+	switch(kind){
+		case LWM2M_OP_REGISTER:
+			d->reg = REG_NONE;
+			net_retry(s, d, "no answer to Register");
+			break;
+		case LWM2M_OP_UPDATE:
+			sim_log(s, d, "%s", "no answer to Update: registering again");
+			proto_register(s, d);
+			break;
+		case LWM2M_OP_DEREGISTER:
+			sim_log(s, d, "%s", "no answer to De-register");
+			d->reg = REG_DEREGISTERED;
+			net_close(s, d);
+			break;
+		default:
+			break;
+	}
+}
+
+void proto_timers(struct sim *s, struct sim_device *d)
+{
+	if(d->has_pending && s->now_ms >= d->pending_deadline) on_timeout(s, d);
+	if(d->reg == REG_DONE && !d->has_pending && !d->stopping
+			&& (d->update_wanted || (d->update_at && s->now_ms >= d->update_at))){
+		send_update(s, d);
+	}
+	if(d->reg == REG_DONE) obs_run(s, d);
+}
