@@ -104,7 +104,7 @@ int fmt_cbor_string(struct fmt_cbor_rd *r, const struct fmt_cbor_head *h, const 
 	/* Indefinite: definite chunks of the same major until a break. The joined size never
 	 * exceeds the input size. */
 	for(;;){
-		struct fmt_cbor_head c;
+		struct fmt_cbor_head c = { 0 };
 		uint8_t *grown;
 		int rc;
 
@@ -147,7 +147,7 @@ int fmt_cbor_string(struct fmt_cbor_rd *r, const struct fmt_cbor_head *h, const 
 
 int fmt_cbor_skip(struct fmt_cbor_rd *r, size_t max_depth)
 {
-	struct fmt_cbor_head h;
+	struct fmt_cbor_head h = { 0 };
 	int rc;
 
 	if(max_depth == 0){
@@ -267,7 +267,7 @@ static bool float_to_int64(double f, int64_t *out)
 /* Tag 4: [exponent, mantissa], both integers; value = mantissa * 10^exponent. */
 static int read_decimal_fraction(struct fmt_cbor_rd *r, size_t off, double *out)
 {
-	struct fmt_cbor_head a, e, m;
+	struct fmt_cbor_head a = { 0 }, e = { 0 }, m = { 0 };
 	int64_t exp, mant;
 	int rc;
 
@@ -297,7 +297,7 @@ static int read_decimal_fraction(struct fmt_cbor_rd *r, size_t off, double *out)
 
 static int read_wire(struct fmt_cbor_rd *r, struct wire *w, const char *what)
 {
-	struct fmt_cbor_head h;
+	struct fmt_cbor_head h = { 0 };
 	int rc;
 
 	memset(w, 0, sizeof(*w));
@@ -357,7 +357,7 @@ static int read_wire(struct fmt_cbor_rd *r, struct wire *w, const char *what)
 	}
 	/* Tags: 0 and 1 are times, 4 a decimal fraction; nothing else carries an LwM2M value. */
 	if(h.arg == 0){
-		struct fmt_cbor_head t;
+		struct fmt_cbor_head t = { 0 };
 		if((rc = fmt_cbor_head(r, &t)) != 0) return rc;
 		if(t.major != FMT_CBOR_TEXT){
 			return lwm2m_fail(r->err, LWM2M_EINVAL, (long)t.off,
@@ -373,7 +373,7 @@ static int read_wire(struct fmt_cbor_rd *r, struct wire *w, const char *what)
 	}
 	if(h.arg == 1){
 		/* epoch seconds: an integer or a float, never another tag (no recursion here) */
-		struct fmt_cbor_head t;
+		struct fmt_cbor_head t = { 0 };
 		double f = 0;
 		bool ok = false;
 		if((rc = fmt_cbor_head(r, &t)) != 0) return rc;
@@ -679,7 +679,7 @@ int fmt_cbor_decode(const uint8_t *buf, size_t len, const struct lwm2m_path *req
 	struct fmt_dec d;
 	struct lwm2m_path path;
 	enum lwm2m_type type;
-	struct lwm2m_node *node;
+	struct lwm2m_node *node = NULL;
 	char what[LWM2M_PATH_STR_MAX + 8];
 	int rc;
 

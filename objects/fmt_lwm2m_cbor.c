@@ -41,7 +41,7 @@ static int check_base(struct lc_dec *c, const struct lwm2m_path *p, const char *
 static int push(struct lc_dec *c, const struct lwm2m_path *p, const char *prefix, size_t off,
 		struct lwm2m_node **out)
 {
-	struct lwm2m_node *n;
+	struct lwm2m_node *n = NULL;
 	int rc = fmt_dec_push(&c->d, off, &n);
 
 	if(rc) return rc;
@@ -96,7 +96,7 @@ static int read_prefix(struct lc_dec *c, const struct fmt_cbor_head *h, char **p
 /* Reads a key into *p (extending it) and maybe *prefix (only when `top`). */
 static int read_key(struct lc_dec *c, struct lwm2m_path *p, char **prefix, bool top)
 {
-	struct fmt_cbor_head h, e;
+	struct fmt_cbor_head h = { 0 }, e = { 0 };
 	size_t ids = 0, items = 0;
 	int rc;
 
@@ -144,7 +144,7 @@ static int read_map(struct lc_dec *c, const struct fmt_cbor_head *h, const char 
 
 static int read_leaf(struct lc_dec *c, const struct lwm2m_path *p, const char *prefix, size_t off)
 {
-	struct lwm2m_node *n;
+	struct lwm2m_node *n = NULL;
 	char what[FMT_NODE_NAME_MAX + 12], name[FMT_NODE_NAME_MAX];
 	enum lwm2m_type type;
 	int rc;
@@ -170,7 +170,7 @@ static int read_entry(struct lc_dec *c, const char *prefix_in, const struct lwm2
 	struct lwm2m_path p = *cur;
 	char *owned_prefix = NULL;
 	const char *prefix;
-	struct fmt_cbor_head vh;
+	struct fmt_cbor_head vh = { 0 };
 	size_t off;
 	int rc;
 
@@ -192,7 +192,7 @@ done:
 static int read_map(struct lc_dec *c, const struct fmt_cbor_head *h, const char *prefix,
 		const struct lwm2m_path *cur, bool top, size_t depth)
 {
-	struct lwm2m_node *n;
+	struct lwm2m_node *n = NULL;
 	uint64_t entries = 0;
 	int rc;
 
@@ -243,7 +243,7 @@ int fmt_lwm2m_cbor_decode(const uint8_t *buf, size_t len, const struct lwm2m_pat
 		struct lwm2m_nodes *out, struct lwm2m_error *err)
 {
 	struct lc_dec c;
-	struct fmt_cbor_head h;
+	struct fmt_cbor_head h = { 0 };
 	struct lwm2m_path root = { 0 };
 	int rc;
 

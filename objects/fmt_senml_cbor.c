@@ -40,8 +40,10 @@ static int cfail(struct crd *c, size_t off, int code, const char *what)
 	return lwm2m_fail(c->rd.err, code, (long)off, "SenML CBOR: %s at byte %zu", what, off);
 }
 
-/* A text (major 3) or byte (major 2) string; UTF-8 is checked for text. */
-static int read_string(struct crd *c, const struct fmt_cbor_head *h, struct senml_str *s)
+/* A text (major 3) or byte (major 2) string. UTF-8 is checked for values (names are
+ * checked when they are resolved: digits, and a prefix that is checked there). */
+static int read_string(struct crd *c, const struct fmt_cbor_head *h, struct senml_str *s,
+		bool check_utf8)
 {
 	const uint8_t *d;
 	uint8_t *owned;
@@ -56,7 +58,7 @@ static int read_string(struct crd *c, const struct fmt_cbor_head *h, struct senm
 		}
 		c->owned[c->nowned++] = owned;
 	}
-	if(h->major == FMT_CBOR_TEXT && !fmt_utf8_valid(d, n))
+	if(check_utf8 && h->major == FMT_CBOR_TEXT && !fmt_utf8_valid(d, n))
 		return cfail(c, h->off, LWM2M_EINVAL, "text string is not UTF-8");
 	s->p = (const char *)d;
 	s->len = n;
@@ -181,7 +183,7 @@ static enum label label_of(struct crd *c, const struct fmt_cbor_head *h, int *rc
 	if(h->major == FMT_CBOR_UINT) return h->arg <= 8 ? (enum label)h->arg : L_UNKNOWN;
 	if(h->major == FMT_CBOR_NEGINT) return h->arg <= 5 ? (enum label)(-1 - (int)h->arg) : L_UNKNOWN;
 	if(h->major == FMT_CBOR_TEXT){
-		*rc = read_string(c, h, &k);
+		*rc = read_string(c, h, &k, false);
 		if(*rc) return L_UNKNOWN;
 		if(k.len == 3 && !memcmp(k.p, "vlo", 3)) return L_VLO;
 		*must_understand = k.len && k.p[k.len - 1] == '_';
@@ -257,7 +259,7 @@ static int read_value(struct crd *c, struct senml_rec *r, enum label l)
 	case L_V:
 		if(h.major == FMT_CBOR_TEXT){
 			r->vkind = SENML_V_NUMTEXT;
-			return read_string(c, &h, &r->vs);
+			return read_string(c, &h, &r->vs, true);
 		}
 		r->vkind = SENML_V_NUM;
 		return read_number(c, &h, &r->v, 0);
@@ -266,12 +268,12 @@ static int read_value(struct crd *c, struct senml_rec *r, enum label l)
 		if(h.major != FMT_CBOR_TEXT) return cfail(c, h.off, LWM2M_EINVAL,
 				l == L_VS ? "vs is not a text string" : "vlo is not a text string");
 		r->vkind = l == L_VS ? SENML_V_STR : SENML_V_OBJLNK;
-		return read_string(c, &h, &r->vs);
+		return read_string(c, &h, &r->vs, true);
 	case L_VD:
 		if(h.major != FMT_CBOR_BYTES) return cfail(c, h.off, LWM2M_EINVAL,
 				"vd is not a byte string");
 		r->vkind = SENML_V_DATA;
-		return read_string(c, &h, &r->vs);
+		return read_string(c, &h, &r->vs, false);
 	case L_VB:
 		if(!is_simple(&h, 20) && !is_simple(&h, 21))
 			return cfail(c, h.off, LWM2M_EINVAL, "vb is not a boolean");
@@ -306,7 +308,7 @@ static int read_field(struct crd *c, struct senml_rec *r)
 	if(rc) return rc;
 	if(num_field(r, l)) return read_number(c, &h, num_field(r, l), 0);
 	if(h.major != FMT_CBOR_TEXT) return cfail(c, h.off, LWM2M_EINVAL, "a name or unit is not a text string");
-	return read_string(c, &h, str_field(r, l));
+	return read_string(c, &h, str_field(r, l), false);
 }
 
 static int read_record(struct crd *c, struct senml_rec *r)
@@ -315,7 +317,10 @@ static int read_record(struct crd *c, struct senml_rec *r)
 	int rc = fmt_cbor_head(&c->rd, &h);
 
 	if(rc) return rc;
-	memset(r, 0, sizeof(*r));
+	/* Only what says which fields are present: the rest is read under those flags. */
+	r->has = 0;
+	r->vkind = SENML_V_NONE;
+	r->data_b64 = false;
 	r->offset = h.off;
 	if(h.major != FMT_CBOR_MAP) return cfail(c, h.off, LWM2M_EINVAL, "a record is not a map");
 	if(h.indef){

@@ -196,22 +196,14 @@ int senml_name_build(struct lwm2m_buf *b, const char *alt_path, const char *pref
 	return rc;
 }
 
-static bool all_digits(const char *s, size_t n)
-{
-	if(n == 0) return false;
-	for(size_t i = 0; i < n; i++){
-		if(s[i] < '0' || s[i] > '9') return false;
-	}
-	return true;
-}
-
-/* Name -> [prefix] path. Returns a static description of what is wrong, or NULL. */
+/* Name -> [prefix] path, in one pass over the text. Returns a static description of what
+ * is wrong, or NULL. */
 static const char *parse_name(const char *s, size_t len, const char *alt, size_t alt_len,
 		struct lwm2m_path *p, const char **pfx, size_t *pfx_len)
 {
 	size_t pos = 0;
 
-	memset(p, 0, sizeof(*p));
+	p->len = 0;
 	*pfx = NULL;
 	*pfx_len = 0;
 	if(pos < len && s[pos] == '/') pos++;
@@ -221,25 +213,28 @@ static const char *parse_name(const char *s, size_t len, const char *alt, size_t
 		if(pos < len) pos++;
 	}
 	while(pos < len){
-		size_t start = pos, n;
-		while(pos < len && s[pos] != '/') pos++;
-		n = pos - start;
-		if(n == 0) return "empty segment";
-		if(!all_digits(s + start, n)){
+		size_t start = pos;
+		uint32_t v = 0;
+		bool digits = true;
+
+		for(; pos < len && s[pos] != '/'; pos++){
+			unsigned d = (unsigned)(unsigned char)s[pos] - '0';
+			if(d > 9) digits = false;
+			else if(digits && (v = v * 10u + d) > LWM2M_ID_MAX) v = LWM2M_ID_MAX + 1;
+		}
+		if(pos == start) return "empty segment";
+		if(!digits){
 			/* Only the first segment may be a gateway end-device prefix. */
 			if(*pfx || p->len) return "non-numeric ID";
 			for(size_t i = start; i < pos; i++){
 				if((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return "control character";
 			}
+			if(!fmt_utf8_valid((const uint8_t *)s + start, pos - start)) return "prefix is not UTF-8";
 			*pfx = s + start;
-			*pfx_len = n;
+			*pfx_len = pos - start;
 		} else {
-			uint32_t v = 0;
 			if(p->len == LWM2M_PATH_MAX_DEPTH) return "more than four levels";
-			for(size_t i = start; i < pos; i++){
-				v = v * 10u + (uint32_t)(s[i] - '0');
-				if(v > LWM2M_ID_MAX) return "ID above 65535";
-			}
+			if(v > LWM2M_ID_MAX) return "ID above 65535";
 			p->ids[p->len++] = (uint16_t)v;
 		}
 		if(pos < len) pos++;   /* the '/'; one trailing '/' is tolerated */

@@ -150,7 +150,7 @@ int fmt_text_decode(const uint8_t *buf, size_t len, const struct lwm2m_path *req
 	struct fmt_dec d;
 	struct lwm2m_path path;
 	enum lwm2m_type type;
-	struct lwm2m_node *node;
+	struct lwm2m_node *node = NULL;
 	char where[LWM2M_PATH_STR_MAX];
 	int rc;
 
@@ -207,7 +207,7 @@ int fmt_opaque_decode(const uint8_t *buf, size_t len, const struct lwm2m_path *r
 	struct fmt_dec d;
 	struct lwm2m_path path;
 	enum lwm2m_type type;
-	struct lwm2m_node *node;
+	struct lwm2m_node *node = NULL;
 	char where[LWM2M_PATH_STR_MAX];
 	int rc;
 

@@ -307,7 +307,7 @@ static int level_of(enum tlv_kind k)
 static int push_marker(struct tlv_dec *t, const struct lwm2m_path *p, enum lwm2m_node_kind kind,
 		size_t off)
 {
-	struct lwm2m_node *n;
+	struct lwm2m_node *n = NULL;
 	int rc = fmt_dec_push(&t->d, off, &n);
 
 	if(rc) return rc;
@@ -369,7 +369,7 @@ static int place_record(struct tlv_dec *t, const struct tlv_record *rec, int par
 				LWM2M_NODE_EMPTY_MULTIPLE, rec->offset);
 	case TLV_RESOURCE_VALUE:
 	case TLV_RESOURCE_INSTANCE: {
-		struct lwm2m_node *n;
+		struct lwm2m_node *n = NULL;
 		enum lwm2m_type type;
 
 		if(next.len != lvl){

@@ -846,3 +846,144 @@ class BackgroundSub:
             pass
         return [l for l in self.all if not l.startswith("Client ") and "received SUBACK" not in l
                 and not l.startswith("Subscribed (mid")]
+
+
+# =============================================================================================
+# REST helpers (the REST/event API tests, test_rest_*.py; maintained with them: please keep
+# changes to the code above this section)
+
+import http.client  # noqa: E402
+import json as _json  # noqa: E402
+
+
+class RestResponse:
+    """status, headers (lower-case names), raw body, and the body as JSON (None if it is not)."""
+
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        try:
+            self.json = _json.loads(body) if body else None
+        except ValueError:
+            self.json = None
+
+    def __repr__(self):
+        return "RestResponse(%d, %r)" % (self.status, self.body[:300])
+
+
+def rest_call(port, method, path, body=None, headers=None, timeout=10, conn=None):
+    """One HTTP request to 127.0.0.1:port. body: dict/list (sent as JSON), bytes or str (sent
+    as is). With conn (an http.client.HTTPConnection) the connection is reused."""
+    hdrs = dict(headers or {})
+    if isinstance(body, (dict, list)):
+        body = _json.dumps(body).encode()
+        hdrs.setdefault("Content-Type", "application/json")
+    elif isinstance(body, str):
+        body = body.encode()
+    own = conn is None
+    c = conn or http.client.HTTPConnection(LOCALHOST, port, timeout=timeout)
+    try:
+        c.request(method, path, body=body, headers=hdrs)
+        r = c.getresponse()
+        data = r.read()
+        return RestResponse(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
+    finally:
+        if own:
+            c.close()
+
+
+class EventStream:
+    """GET /api/event read incrementally on a thread; events are (type, data dict)."""
+
+    def __init__(self, port, query="", headers=None, timeout=10):
+        self.conn = http.client.HTTPConnection(LOCALHOST, port, timeout=timeout)
+        self.conn.request("GET", "/api/event" + query, headers=dict(headers or {}))
+        self.sock = self.conn.sock
+        self.resp = self.conn.getresponse()
+        self.status = self.resp.status
+        self.headers = {k.lower(): v for k, v in self.resp.getheaders()}
+        self.events = []
+        self.comments = []
+        self.cond = threading.Condition()
+        self.closed = False
+        self.t = threading.Thread(target=self._read, daemon=True)
+        if self.status == 200:
+            self.sock.settimeout(None)   # events may be minutes apart; close() ends the reader
+            self.t.start()
+
+    def _read(self):
+        buf = b""
+        try:
+            while True:
+                chunk = self.resp.read1(65536)
+                if not chunk:
+                    break
+                buf += chunk
+                while b"\n\n" in buf:
+                    block, buf = buf.split(b"\n\n", 1)
+                    self._block(block.decode("utf-8", "replace"))
+        except Exception:
+            pass
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+
+    def _block(self, block):
+        etype, data = "message", []
+        for line in block.split("\n"):
+            if line.startswith(":"):
+                with self.cond:
+                    self.comments.append(line[1:].strip())
+                    self.cond.notify_all()
+            elif line.startswith("event:"):
+                etype = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].lstrip())
+        if data:
+            try:
+                d = _json.loads("\n".join(data))
+            except ValueError:
+                d = {"unparsed": "\n".join(data)}
+            with self.cond:
+                self.events.append((etype, d))
+                self.cond.notify_all()
+
+    def mark(self):
+        with self.cond:
+            return len(self.events)
+
+    def wait(self, pred, timeout=5, since=0):
+        """The first event (type, data) after index since with pred(type, data), or None."""
+        end = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for e in self.events[since:]:
+                    if pred(*e):
+                        return e
+                left = end - time.monotonic()
+                if left <= 0 or self.closed:
+                    return None
+                self.cond.wait(left)
+
+    def of_type(self, etype, since=0):
+        with self.cond:
+            return [d for t, d in self.events[since:] if t == etype]
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.conn.close()
+        self.t.join(timeout=5) if self.t.is_alive() else None
+
+
+def rest_broker(res, name, plugin_opts=(), http_port=None, identity="clientid", global_lines=()):
+    """A Broker (anonymous clients, endpoint = client id) with the REST API on a free loopback
+    port (broker.http_port)."""
+    port = http_port or free_port()
+    opts = [("identity", identity), ("http_listen", "%s:%d" % (LOCALHOST, port))] + list(plugin_opts)
+    b = Broker(res, name, plugin_opts=opts, global_lines=["allow_anonymous true"] + list(global_lines))
+    b.http_port = port
+    return b
