@@ -15,6 +15,10 @@ const struct conf_option_doc conf_option_docs[] = {
 	{"doorbell", "address", "(unset: TICK only)",
 		"A listener of this broker (host:port or unix:/path) the plugin's core thread connects to, so replies go out at once instead of at the next 100 ms tick"},
 	{"request_timeout", "seconds", "30", "How long a request to a device waits for its answer before it fails (1..3600)"},
+	{"queue_awake_window", "seconds", "93",
+		"How long a queue-mode device (binding with Q) counts as awake after it sent anything (1..86400)"},
+	{"queue_max_length", "requests", "100", "Requests queued per sleeping or offline device; more are refused (1..100000)"},
+	{"queue_max_age", "seconds", "86400", "A queued request not delivered within this time expires (1..31536000)"},
 	{"max_payload", "bytes", "65536", "Largest LwM2M MQTT message accepted (64..16777216)"},
 	{"lifetime_grace", "seconds", "15", "Extra time a registration lives after its lifetime ends, before it expires (0..3600)"},
 	{"min_lifetime", "seconds", "1", "Smallest lifetime accepted in Register/Update; smaller gets 400"},
@@ -40,7 +44,7 @@ const struct conf_option_doc conf_option_docs[] = {
 /* Options whose names are reserved by the design for capabilities this version does not
  * have yet: refusing them beats silently ignoring an operator's setting. */
 static const char *const reserved_options[] = {
-	"http_binding_listen", "tls_cert", "tls_key", "tls_ca", "coap_server", "endpoints_file", "queue_awake_window", NULL
+	"http_binding_listen", "tls_cert", "tls_key", "tls_ca", "coap_server", "endpoints_file", NULL
 };
 
 void conf_defaults(struct lwm2m_config *c)
@@ -51,6 +55,8 @@ void conf_defaults(struct lwm2m_config *c)
 	c->allow_no_prefix = true;
 	c->request_timeout_s = 30;
 	c->queue_awake_window_s = 93;
+	c->queue_max_length = 100;
+	c->queue_max_age_s = 86400;
 	c->max_payload = 65536;
 	c->lifetime_grace_s = 15;
 	c->min_lifetime_s = 1;
@@ -241,6 +247,9 @@ struct u32_option {
 
 static const struct u32_option u32_options[] = {
 	U32_OPT("request_timeout", request_timeout_s, 1, 3600),
+	U32_OPT("queue_awake_window", queue_awake_window_s, 1, 86400),
+	U32_OPT("queue_max_length", queue_max_length, 1, 100000),
+	U32_OPT("queue_max_age", queue_max_age_s, 1, 31536000),
 	U32_OPT("max_payload", max_payload, 64, 16777216),
 	U32_OPT("lifetime_grace", lifetime_grace_s, 0, 3600),
 	U32_OPT("min_lifetime", min_lifetime_s, 0, UINT32_MAX),

@@ -56,6 +56,13 @@ int64_t core_api_send(struct core *c, const struct api_request *req, char *why, 
 /* The requester is gone: `done` will not be called; a late answer is dropped. */
 void core_api_cancel(struct core *c, int64_t handle);
 
+/* Queue the request for a sleeping or offline device; it is delivered when the device is
+ * next heard from. Returns the request id (> 0) or -LWM2M_ENOENT, -LWM2M_EFULL (the
+ * device's queue is full; why says so), -LWM2M_ENOTSUP/-LWM2M_EINVAL (not expressible). */
+int64_t core_api_enqueue(struct core *c, const struct api_request *req, char *why, size_t why_size);
+/* A queued request's state and, once answered, its result; NULL when unknown. */
+json_t *core_api_request_json(struct core *c, int64_t id);
+
 /* Observations shared by all web watchers: one per (endpoint, path). */
 int64_t core_api_observe(struct core *c, const struct api_request *req, char *why, size_t why_size);
 /* Drops one watcher of the observation of (endpoint, uri); the last one cancels it at the

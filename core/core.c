@@ -2,6 +2,7 @@
 #include "events.h"
 #include "exchange.h"
 #include "store.h"
+#include "queue.h"
 
 #include <signal.h>
 #include <stdarg.h>
@@ -208,6 +209,13 @@ void core_on_expiry_timer(uv_timer_t *t)
 	ring_if_needed(c);
 }
 
+static void on_queue_timer(uv_timer_t *t)
+{
+	struct core *c = t->data;
+	queue_expire_old(c->queue);
+	ring_if_needed(c);
+}
+
 static void *core_thread_main(void *arg)
 {
 	struct core *c = arg;
@@ -228,6 +236,13 @@ static void report_object_file(void *ctx, enum obj_load_event ev, const char *fi
 	}else{
 		core_log(c, CORE_LOG_INFO, "lwm2m: objects_dir: %s: %s", file, msg);
 	}
+}
+
+bool core_device_awake(const struct core *c, const struct registration *reg)
+{
+	if(!reg->online) return false;
+	if(!reg->queue_mode) return true;
+	return core_now_mono_ms() - reg->last_uplink_mono_ms < (uint64_t)c->cfg->queue_awake_window_s * 1000u;
 }
 
 /* ---- durable state ---- */
@@ -352,7 +367,10 @@ struct core *core_new(const struct lwm2m_config *cfg, const struct core_edges *e
 	uv_timer_init(&c->loop, &c->expiry_timer);
 	c->expiry_timer.data = c;
 	c->exchange = exchange_new(c);
-	if(!c->exchange){
+	c->queue = queue_new(c);
+	uv_timer_init(&c->loop, &c->queue_timer);
+	c->queue_timer.data = c;
+	if(!c->exchange || !c->queue){
 		core_free(c);
 		lwm2m_fail(err, LWM2M_ENOMEM, -1, "out of memory");
 		return NULL;
@@ -361,6 +379,12 @@ struct core *core_new(const struct lwm2m_config *cfg, const struct core_edges *e
 		core_free(c);
 		return NULL;
 	}
+	if(queue_restore(c->queue) != 0){
+		lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_state_db: cannot read the queued requests");
+		core_free(c);
+		return NULL;
+	}
+	uv_timer_start(&c->queue_timer, on_queue_timer, 60000, 60000);
 	return c;
 }
 
@@ -414,6 +438,7 @@ void core_free(struct core *c)
 	free_list(mailbox_take_all(&c->outbox));
 	mailbox_destroy(&c->inbox);
 	mailbox_destroy(&c->outbox);
+	queue_free(c->queue);
 	if(c->store) store_tokens(c);
 	store_close(c->store);
 	registry_free(c->registry);

@@ -16,6 +16,7 @@
 struct exchange;
 struct events;
 struct store;
+struct queue;
 
 struct core {
 	const struct lwm2m_config *cfg;     /* owned by the plugin; outlives the core */
@@ -38,6 +39,8 @@ struct core {
 	uv_prepare_t store_flusher;         /* commits once per loop turn */
 	uint64_t token_saved;               /* tokens below this are reserved in the store */
 	struct exchange *exchange;
+	struct queue *queue;
+	uv_timer_t queue_timer;             /* expires old queued requests */
 	struct events *events;
 	struct obj_registry *model;
 	struct mqtt_codec_limits limits;
@@ -54,6 +57,10 @@ void core_log(struct core *c, enum core_log_level level, const char *fmt, ...)
 /* Persist a registration as it is now / its removal (no-ops without a store). */
 void core_store_registration(struct core *c, const struct registration *reg);
 void core_store_removal(struct core *c, const char *key);
+
+/* Whether a request can go to the device now: connected, and for a queue-mode device,
+ * heard from within plugin_opt_queue_awake_window. */
+bool core_device_awake(const struct core *c, const struct registration *reg);
 
 /* The expiry timer's callback (core.c). */
 void core_on_expiry_timer(uv_timer_t *t);

@@ -260,29 +260,66 @@ static char *make_key(const char *prefix, const char *endpoint)
 	return k;
 }
 
+static int encode_request(struct exchange *x, struct lwm2m_op *op, uint64_t token,
+		struct lwm2m_buf *out, char *why, size_t why_size)
+{
+	struct lwm2m_error err;
+
+	op->token = token ? token : x->next_token++;
+	op->fields |= LWM2M_F_TOKEN;
+	if(mqtt_codec_encode(op, LWM2M_IFACE_RD, out, &err) != 0){
+		if(why) snprintf(why, why_size, "%s", err.msg);
+		return -err.code;
+	}
+	return 0;
+}
+
+int exchange_encode(struct exchange *x, struct lwm2m_op *op, struct lwm2m_buf *out, char *why, size_t why_size)
+{
+	return encode_request(x, op, 0, out, why, why_size);
+}
+
+static int publish_encoded(struct exchange *x, const struct registration *reg, const uint8_t *msg, size_t len)
+{
+	struct lwm2m_buf topic;
+	int rc;
+
+	buf_init(&topic, 0);
+	rc = mqtt_topic_format(&topic, reg->prefix, LWM2M_IFACE_RD, reg->endpoint, strlen(reg->endpoint));
+	if(rc == 0){
+		core_publish(x->c, (const char *)topic.data, msg, len, 1);
+		atomic_fetch_add(&x->c->stats.requests, 1);
+	}
+	buf_free(&topic);
+	return rc;
+}
+
 /* Encodes and publishes op to the registered device; with token 0 it gets a fresh one. */
 static int publish_request(struct exchange *x, const struct registration *reg, struct lwm2m_op *op,
 		uint64_t token, char *why, size_t why_size)
 {
-	struct lwm2m_buf topic, out;
-	struct lwm2m_error err;
+	struct lwm2m_buf out;
 	int rc;
 
-	op->token = token ? token : x->next_token++;
-	op->fields |= LWM2M_F_TOKEN;
-	buf_init(&topic, 0);
 	buf_init(&out, 0);
-	rc = mqtt_topic_format(&topic, reg->prefix, LWM2M_IFACE_RD, reg->endpoint, strlen(reg->endpoint));
-	if(rc == 0) rc = mqtt_codec_encode(op, LWM2M_IFACE_RD, &out, &err);
-	if(rc == 0){
-		core_publish(x->c, (const char *)topic.data, out.data, out.len, 1);
-		atomic_fetch_add(&x->c->stats.requests, 1);
-	}else if(why){
-		snprintf(why, why_size, "%s", err.msg);
-	}
-	buf_free(&topic);
+	rc = encode_request(x, op, token, &out, why, why_size);
+	if(rc == 0) rc = publish_encoded(x, reg, out.data, out.len);
 	buf_free(&out);
 	return rc;
+}
+
+static char *make_key(const char *prefix, const char *endpoint);
+
+int64_t exchange_send_encoded(struct exchange *x, const struct registration *reg,
+		enum lwm2m_op_kind kind, uint64_t token, const uint8_t *msg, size_t len,
+		uint32_t timeout_ms, api_done_fn done, void *ctx)
+{
+	struct pending *p;
+	int rc = publish_encoded(x, reg, msg, len);
+
+	if(rc) return rc;
+	p = pending_add(x, reg->key, kind, token, timeout_ms, done, ctx);
+	return p ? (int64_t)p->token : -LWM2M_ENOMEM;
 }
 
 static const struct registration *reachable(struct core *c, const struct api_request *req, int *rc)
@@ -292,7 +329,7 @@ static const struct registration *reachable(struct core *c, const struct api_req
 		*rc = -LWM2M_ENOENT;
 		return NULL;
 	}
-	if(!reg->online){
+	if(!core_device_awake(c, reg)){
 		*rc = -LWM2M_EOFFLINE;
 		return NULL;
 	}

@@ -4,7 +4,9 @@
 
 #include <stdbool.h>
 
+#include "api.h"
 #include "../binding/op.h"
+#include "../util/buf.h"
 
 struct core;
 struct exchange;
@@ -23,6 +25,14 @@ bool exchange_on_notify(struct exchange *x, const char *key, const struct lwm2m_
 /* The registration behind `key` ended (de-register, expiry, re-register): pending requests
  * fail with API_GONE and its observations end. */
 void exchange_endpoint_gone(struct exchange *x, const char *key);
+
+/* Gives op a fresh token and encodes it as an MQTT request (why: the reason on failure). */
+int exchange_encode(struct exchange *x, struct lwm2m_op *op, struct lwm2m_buf *out, char *why, size_t why_size);
+/* Publishes an encoded request to the device and waits for the answer to `token`. Returns
+ * the handle (the token) or a negative error. */
+int64_t exchange_send_encoded(struct exchange *x, const struct registration *reg,
+		enum lwm2m_op_kind kind, uint64_t token, const uint8_t *msg, size_t len,
+		uint32_t timeout_ms, api_done_fn done, void *ctx);
 
 /* The token counter, so a restart never reuses a token a device may still answer. */
 uint64_t exchange_next_token(const struct exchange *x);

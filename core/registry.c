@@ -152,6 +152,7 @@ static int apply_params(struct registry *r, struct registration *reg, const stru
 	reg->queue_mode = reg->binding && strchr(reg->binding, 'Q') != NULL;
 	reg->expires_mono_ms = expiry_of(r, reg->lifetime, now_mono_ms);
 	reg->updated_wall_ms = now_wall_ms;
+	reg->last_uplink_mono_ms = now_mono_ms;
 	reg->online = true;
 	return 0;
 }

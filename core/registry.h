@@ -49,6 +49,7 @@ struct registration {
 	size_t heap_index;
 	bool online;
 	bool queue_mode;             /* binding contains Q */
+	uint64_t last_uplink_mono_ms;  /* when the device last sent anything */
 	uint64_t rate_window_ms;     /* start of the current rate-limit window */
 	uint32_t rate_count;
 };

@@ -2,6 +2,7 @@
 #include "core_internal.h"
 #include "events.h"
 #include "exchange.h"
+#include "queue.h"
 #include "validate.h"
 #include "values.h"
 
@@ -164,6 +165,7 @@ static void on_deregister(struct msg_ctx *m, const struct lwm2m_op *op)
 	stats_count(m->c);
 	core_store_removal(m->c, m->key);
 	exchange_endpoint_gone(m->c->exchange, m->key);
+	queue_endpoint_gone(m->c->queue, m->key);
 	events_emit(m->c->events, "DEREGISTRATION", m->endpoint, NULL);
 	LOG_EP(m, CORE_LOG_INFO, "%s", "de-registered");
 	answer(m, op->token, 202);
@@ -257,6 +259,7 @@ static void mark_online(struct msg_ctx *m)
 	if(!reg) return;
 	was_online = reg->online;
 	reg->online = true;
+	reg->last_uplink_mono_ms = core_now_mono_ms();
 	if(m->client_id && (!reg->client_id || strcmp(reg->client_id, m->client_id))){
 		char *id = strdup(m->client_id);
 		if(id){
@@ -275,69 +278,80 @@ static bool copy_view(char *dst, size_t size, struct lwm2m_view v)
 	return true;
 }
 
+static void handle_mqtt_message(struct core *c, const struct core_in *in, struct msg_ctx *m);
+
 static void handle_mqtt(struct core *c, const struct core_in *in)
 {
 	struct msg_ctx m;
+
+	memset(&m, 0, sizeof(m));
+	handle_mqtt_message(c, in, &m);
+	/* After the device's own message is answered: what waited for it goes out now. */
+	if(m.key[0]) queue_device_awake(c->queue, m.key);
+}
+
+static void handle_mqtt_message(struct core *c, const struct core_in *in, struct msg_ctx *m)
+{
 	struct lwm2m_op op;
 	struct lwm2m_error err;
 	int rc;
 
-	memset(&m, 0, sizeof(m));
-	m.c = c;
-	m.in = in;
-	m.client_id = in->client_id;
-	if(mqtt_topic_parse(in->topic, strlen(in->topic), &m.topic, &err) != 0
-			|| !copy_view(m.endpoint, sizeof(m.endpoint), m.topic.endpoint)
-			|| (m.topic.has_prefix && !copy_view(m.prefix, sizeof(m.prefix), m.topic.prefix))){
+	memset(m, 0, sizeof(*m));
+	m->c = c;
+	m->in = in;
+	m->client_id = in->client_id;
+	if(mqtt_topic_parse(in->topic, strlen(in->topic), &m->topic, &err) != 0
+			|| !copy_view(m->endpoint, sizeof(m->endpoint), m->topic.endpoint)
+			|| (m->topic.has_prefix && !copy_view(m->prefix, sizeof(m->prefix), m->topic.prefix))){
 		atomic_fetch_add(&c->stats.ignored, 1);
 		core_log(c, CORE_LOG_NOTICE, "lwm2m: client '%s': message on '%s' dropped: not an LwM2M topic",
 				in->client_id ? in->client_id : "?", in->topic);
 		return;
 	}
-	if(c->cfg->identity != CONF_IDENTITY_ANY && (!in->identity || strcmp(in->identity, m.endpoint))){
-		ignore(&m, "endpoint does not match the client's identity");
+	if(c->cfg->identity != CONF_IDENTITY_ANY && (!in->identity || strcmp(in->identity, m->endpoint))){
+		ignore(m, "endpoint does not match the client's identity");
 		return;
 	}
 
-	snprintf(m.key, sizeof(m.key), "%s/%s", m.topic.has_prefix ? m.prefix : "", m.endpoint);
-	mark_online(&m);
+	snprintf(m->key, sizeof(m->key), "%s/%s", m->topic.has_prefix ? m->prefix : "", m->endpoint);
+	mark_online(m);
 
-	rc = mqtt_codec_decode(in->payload, in->payload_len, m.topic.iface, &c->limits, &op, &err);
+	rc = mqtt_codec_decode(in->payload, in->payload_len, m->topic.iface, &c->limits, &op, &err);
 	if(rc != 0){
 		if(op.is_response && (op.fields & LWM2M_F_TOKEN)
-				&& exchange_on_bad_result(c->exchange, m.key, op.token, err.msg)){
-			LOG_EP(&m, CORE_LOG_NOTICE, "malformed result for token %" PRIu64 ": %s", op.token, err.msg);
+				&& exchange_on_bad_result(c->exchange, m->key, op.token, err.msg)){
+			LOG_EP(m, CORE_LOG_NOTICE, "malformed result for token %" PRIu64 ": %s", op.token, err.msg);
 		}else if(!op.is_response && (op.fields & LWM2M_F_TOKEN)){
-			refuse(&m, &op, rc == -LWM2M_ETOOBIG ? 413 : 400, err.msg);
+			refuse(m, &op, rc == -LWM2M_ETOOBIG ? 413 : 400, err.msg);
 		}else{
 			char why[LWM2M_ERROR_MSG_MAX + 32];
 			snprintf(why, sizeof(why), "malformed %s: %s", op.is_response ? "response" : "message", err.msg);
-			ignore(&m, why);
+			ignore(m, why);
 		}
 		return;
 	}
 	if(c->cfg->debug){
-		LOG_EP(&m, CORE_LOG_DEBUG, "received %s, token %" PRIu64,
+		LOG_EP(m, CORE_LOG_DEBUG, "received %s, token %" PRIu64,
 				op.is_response ? "result" : op_kind_name(op.kind), op.token);
 	}
 	if(op.is_response){
 		char why[96];
-		if(exchange_on_result(c->exchange, m.key, &op)) return;
+		if(exchange_on_result(c->exchange, m->key, &op)) return;
 		snprintf(why, sizeof(why), "result %u with token %" PRIu64 " answers no pending request",
 				op.result, op.token);
-		ignore(&m, why);
+		ignore(m, why);
 		return;
 	}
 	if(!op_kind_from_device(op.kind)){
-		refuse(&m, &op, 400, "a device may not send this operation");
+		refuse(m, &op, 400, "a device may not send this operation");
 		return;
 	}
-	if((op.fields & LWM2M_F_EP) && !(op.ep.len == strlen(m.endpoint)
-				&& memcmp(op.ep.ptr, m.endpoint, op.ep.len) == 0)){
-		refuse(&m, &op, 400, "key 3 (ep) differs from the endpoint in the topic");
+	if((op.fields & LWM2M_F_EP) && !(op.ep.len == strlen(m->endpoint)
+				&& memcmp(op.ep.ptr, m->endpoint, op.ep.len) == 0)){
+		refuse(m, &op, 400, "key 3 (ep) differs from the endpoint in the topic");
 		return;
 	}
-	dispatch_request(&m, &op);
+	dispatch_request(m, &op);
 }
 
 static void set_client_online(struct core *c, const char *client_id, bool online)
@@ -348,7 +362,9 @@ static void set_client_online(struct core *c, const char *client_id, bool online
 	for(reg = registry_first(c->registry); reg; reg = reg->hh.next){
 		if(reg->client_id && reg->online != online && !strcmp(reg->client_id, client_id)){
 			reg->online = online;
+			if(online) reg->last_uplink_mono_ms = core_now_mono_ms();
 			events_emit(c->events, online ? "ONLINE" : "OFFLINE", reg->endpoint, NULL);
+			if(online) queue_device_awake(c->queue, reg->key);
 			core_log(c, CORE_LOG_DEBUG, "lwm2m: endpoint '%s' (client '%s') %s", reg->endpoint,
 					client_id, online ? "online" : "offline");
 		}
@@ -381,6 +397,7 @@ void router_expire(struct core *c)
 				reg->lifetime);
 		core_store_removal(c, reg->key);
 		exchange_endpoint_gone(c->exchange, reg->key);
+		queue_endpoint_gone(c->queue, reg->key);
 		events_emit(c->events, "EXPIRED", reg->endpoint, NULL);
 		registration_free(reg);
 	}

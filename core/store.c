@@ -10,6 +10,9 @@ enum stmt_id {
 	ST_LOAD_REGS,
 	ST_SET_META,
 	ST_GET_META,
+	ST_PUT_REQ,
+	ST_DEL_REQ,
+	ST_LOAD_REQS,
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_COUNT
@@ -24,6 +27,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" lifetime, registered_ms, updated_ms, expires_ms FROM registrations",
 	[ST_SET_META] = "INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)",
 	[ST_GET_META] = "SELECT value FROM meta WHERE name = ?1",
+	[ST_PUT_REQ] = "INSERT OR REPLACE INTO requests (id, key, endpoint, prefix, kind, message, state,"
+		" created_ms, updated_ms, result, content_format, payload, detail)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	[ST_DEL_REQ] = "DELETE FROM requests WHERE id = ?1",
+	[ST_LOAD_REQS] = "SELECT id, key, endpoint, prefix, kind, message, state, created_ms, updated_ms,"
+		" result, content_format, payload, detail FROM requests ORDER BY id",
 	[ST_BEGIN] = "BEGIN",
 	[ST_COMMIT] = "COMMIT",
 };
@@ -35,7 +44,12 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS registrations ("
 	" key TEXT PRIMARY KEY, prefix TEXT, endpoint TEXT NOT NULL, client_id TEXT, transport TEXT,"
 	" version TEXT, binding TEXT, sms TEXT, links TEXT NOT NULL, lifetime INTEGER NOT NULL,"
-	" registered_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);";
+	" registered_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS requests ("
+	" id INTEGER PRIMARY KEY, key TEXT NOT NULL, endpoint TEXT NOT NULL, prefix TEXT,"
+	" kind INTEGER NOT NULL, message BLOB NOT NULL, state INTEGER NOT NULL,"
+	" created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, result INTEGER NOT NULL,"
+	" content_format INTEGER NOT NULL, payload BLOB, detail TEXT);";
 
 struct store {
 	sqlite3 *db;
@@ -188,6 +202,69 @@ int store_load_registrations(struct store *s,
 	}
 	sqlite3_reset(st);
 	if(rc != SQLITE_DONE) return fail_db(s, err, "reading registrations");
+	return 0;
+}
+
+void store_put_request(struct store *s, const struct stored_request *r)
+{
+	sqlite3_stmt *st;
+
+	if(!s) return;
+	begin(s);
+	st = s->stmt[ST_PUT_REQ];
+	sqlite3_bind_int64(st, 1, r->id);
+	bind_text(st, 2, r->key);
+	bind_text(st, 3, r->endpoint);
+	bind_text(st, 4, r->prefix);
+	sqlite3_bind_int(st, 5, r->kind);
+	sqlite3_bind_blob(st, 6, r->message, (int)r->message_len, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 7, r->state);
+	sqlite3_bind_int64(st, 8, r->created_wall_ms);
+	sqlite3_bind_int64(st, 9, r->updated_wall_ms);
+	sqlite3_bind_int(st, 10, r->result);
+	sqlite3_bind_int(st, 11, r->content_format);
+	if(r->payload) sqlite3_bind_blob(st, 12, r->payload, (int)r->payload_len, SQLITE_TRANSIENT);
+	else sqlite3_bind_null(st, 12);
+	bind_text(st, 13, r->detail);
+	step(s, st);
+}
+
+void store_delete_request(struct store *s, int64_t id)
+{
+	if(!s) return;
+	begin(s);
+	sqlite3_bind_int64(s->stmt[ST_DEL_REQ], 1, id);
+	step(s, s->stmt[ST_DEL_REQ]);
+}
+
+int store_load_requests(struct store *s, void (*fn)(void *ctx, const struct stored_request *r),
+		void *ctx, struct lwm2m_error *err)
+{
+	sqlite3_stmt *st = s->stmt[ST_LOAD_REQS];
+	int rc;
+
+	while((rc = sqlite3_step(st)) == SQLITE_ROW){
+		struct stored_request r;
+		memset(&r, 0, sizeof(r));
+		r.id = sqlite3_column_int64(st, 0);
+		r.key = col_text(st, 1);
+		r.endpoint = col_text(st, 2);
+		r.prefix = col_text(st, 3);
+		r.kind = sqlite3_column_int(st, 4);
+		r.message = sqlite3_column_blob(st, 5);
+		r.message_len = (size_t)sqlite3_column_bytes(st, 5);
+		r.state = sqlite3_column_int(st, 6);
+		r.created_wall_ms = sqlite3_column_int64(st, 7);
+		r.updated_wall_ms = sqlite3_column_int64(st, 8);
+		r.result = sqlite3_column_int(st, 9);
+		r.content_format = sqlite3_column_int(st, 10);
+		r.payload = sqlite3_column_blob(st, 11);
+		r.payload_len = (size_t)sqlite3_column_bytes(st, 11);
+		r.detail = col_text(st, 12);
+		if(r.key && r.endpoint && r.message) fn(ctx, &r);
+	}
+	sqlite3_reset(st);
+	if(rc != SQLITE_DONE) return fail_db(s, err, "reading queued requests");
 	return 0;
 }
 

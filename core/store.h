@@ -30,6 +30,29 @@ struct stored_registration {
 int store_load_registrations(struct store *s,
 		void (*fn)(void *ctx, const struct stored_registration *r), void *ctx, struct lwm2m_error *err);
 
+/* Requests queued for sleeping devices, with their outcome once known. */
+struct stored_request {
+	int64_t id;
+	const char *key;           /* registration key "prefix/endpoint" */
+	const char *endpoint;
+	const char *prefix;        /* NULL = none */
+	int kind;                  /* enum lwm2m_op_kind */
+	const uint8_t *message;    /* the MQTT request as encoded when queued */
+	size_t message_len;
+	int state;                 /* enum queue_state (core/queue.h) */
+	int64_t created_wall_ms;
+	int64_t updated_wall_ms;
+	int result;                /* c*100+dd, 0 = none yet */
+	int content_format;        /* -1 = none */
+	const uint8_t *payload;
+	size_t payload_len;
+	const char *detail;        /* why it failed, NULL = nothing to say */
+};
+void store_put_request(struct store *s, const struct stored_request *r);
+void store_delete_request(struct store *s, int64_t id);
+int store_load_requests(struct store *s, void (*fn)(void *ctx, const struct stored_request *r),
+		void *ctx, struct lwm2m_error *err);
+
 void store_set_u64(struct store *s, const char *name, uint64_t v);
 uint64_t store_get_u64(struct store *s, const char *name, uint64_t def);
 

@@ -92,7 +92,8 @@ static void test_bad_values_name_the_option(void **state)
 	expect_error("identity", "user", "plugin_opt_identity");
 	expect_error("max_payload", "0", "plugin_opt_max_payload");
 	expect_error("request_timeout", "0", "plugin_opt_request_timeout");
-	expect_error("queue_awake_window", "5", "not available");
+	expect_error("queue_awake_window", "0", "plugin_opt_queue_awake_window");
+	expect_error("endpoints_file", "/x.json", "not available");
 	expect_error("lifetime_grace", "ten", "not a number");
 	expect_error("lifetime_grace", "-5", "not a number");
 	expect_error("lifetime_grace", "99999999999999999999", "not a number");
