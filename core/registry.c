@@ -3,8 +3,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The registrations of one MQTT client (usually one; more with several prefixes). */
+struct client_ix {
+	UT_hash_handle hh;
+	char *client_id;
+	struct registration **regs;
+	size_t n, cap;
+};
+
 struct registry {
 	struct registration *by_key;     /* uthash head */
+	struct client_ix *by_client;     /* online tracking without walking every registration */
 	struct registration **heap;      /* min-heap on expires_mono_ms */
 	size_t heap_len, heap_cap;
 	uint64_t grace_ms;
@@ -89,6 +98,54 @@ static char *make_key(const char *prefix, const char *endpoint)
 	return k;
 }
 
+/* ---- index by client id ---- */
+
+static void client_ix_remove(struct registry *r, struct registration *reg)
+{
+	struct client_ix *ix = NULL;
+
+	if(!reg->client_id) return;
+	HASH_FIND_STR(r->by_client, reg->client_id, ix);
+	if(!ix) return;
+	for(size_t i = 0; i < ix->n; i++){
+		if(ix->regs[i] == reg){
+			ix->regs[i] = ix->regs[--ix->n];
+			break;
+		}
+	}
+	if(ix->n == 0){
+		HASH_DEL(r->by_client, ix);
+		free(ix->client_id);
+		free(ix->regs);
+		free(ix);
+	}
+}
+
+static int client_ix_add(struct registry *r, struct registration *reg)
+{
+	struct client_ix *ix = NULL;
+
+	if(!reg->client_id) return 0;
+	HASH_FIND_STR(r->by_client, reg->client_id, ix);
+	if(!ix){
+		ix = calloc(1, sizeof(*ix));
+		if(!ix || !(ix->client_id = strdup(reg->client_id))){
+			free(ix);
+			return -LWM2M_ENOMEM;
+		}
+		HASH_ADD_KEYPTR(hh, r->by_client, ix->client_id, strlen(ix->client_id), ix);
+	}
+	if(ix->n == ix->cap){
+		size_t cap = ix->cap ? ix->cap * 2 : 2;
+		struct registration **v = realloc(ix->regs, cap * sizeof(*v));
+		if(!v) return -LWM2M_ENOMEM;
+		ix->regs = v;
+		ix->cap = cap;
+	}
+	ix->regs[ix->n++] = reg;
+	return 0;
+}
+
 void registration_free(struct registration *reg)
 {
 	if(!reg) return;
@@ -140,7 +197,6 @@ static int apply_params(struct registry *r, struct registration *reg, const stru
 		uint64_t now_mono_ms, int64_t now_wall_ms)
 {
 	int rc = 0;
-	rc |= set_str(&reg->client_id, p->client_id);
 	rc |= set_str(&reg->transport, p->transport);
 	rc |= set_str(&reg->version, p->version);
 	rc |= set_str(&reg->binding, p->binding);
@@ -170,9 +226,16 @@ void registry_free(struct registry *r)
 {
 	struct registration *reg, *tmp;
 	if(!r) return;
+	struct client_ix *ix, *itmp;
 	HASH_ITER(hh, r->by_key, reg, tmp){
 		HASH_DEL(r->by_key, reg);
 		registration_free(reg);
+	}
+	HASH_ITER(hh, r->by_client, ix, itmp){
+		HASH_DEL(r->by_client, ix);
+		free(ix->client_id);
+		free(ix->regs);
+		free(ix);
 	}
 	free(r->heap);
 	free(r);
@@ -192,6 +255,7 @@ static void registry_unlink(struct registry *r, struct registration *reg)
 {
 	HASH_DEL(r->by_key, reg);
 	heap_remove(r, reg);
+	client_ix_remove(r, reg);
 }
 
 int registry_register(struct registry *r, const struct reg_params *p, uint64_t now_mono_ms,
@@ -225,9 +289,27 @@ int registry_register(struct registry *r, const struct reg_params *p, uint64_t n
 		registration_free(old);
 	}
 	HASH_ADD_KEYPTR(hh, r->by_key, reg->key, strlen(reg->key), reg);
+	if(registry_set_client(r, reg, p->client_id) != 0){
+		registry_unlink(r, reg);
+		registration_free(reg);
+		return -LWM2M_ENOMEM;
+	}
 	if(replaced) *replaced = old != NULL;
 	if(out) *out = reg;
 	return 0;
+}
+
+int registry_set_client(struct registry *r, struct registration *reg, const char *client_id)
+{
+	char *copy;
+
+	if(!client_id || (reg->client_id && !strcmp(reg->client_id, client_id))) return 0;
+	copy = strdup(client_id);
+	if(!copy) return -LWM2M_ENOMEM;
+	client_ix_remove(r, reg);
+	free(reg->client_id);
+	reg->client_id = copy;
+	return client_ix_add(r, reg);
 }
 
 int registry_restore(struct registry *r, const struct reg_params *p, int64_t registered_wall_ms,
@@ -252,6 +334,7 @@ int registry_update(struct registry *r, const struct reg_params *p, uint64_t now
 
 	if(!reg) return -LWM2M_ENOENT;
 	rc = apply_params(r, reg, p, now_mono_ms, now_wall_ms);
+	if(rc == 0) rc = registry_set_client(r, reg, p->client_id);
 	heap_changed(r, reg);
 	if(out) *out = reg;
 	return rc;
@@ -285,17 +368,26 @@ struct registration *registry_pop_expired(struct registry *r, uint64_t now_mono_
 	return reg;
 }
 
+size_t registry_client_registrations(const struct registry *r, const char *client_id,
+		struct registration ***regs)
+{
+	struct client_ix *ix = NULL;
+	HASH_FIND_STR(r->by_client, client_id, ix);
+	*regs = ix ? ix->regs : NULL;
+	return ix ? ix->n : 0;
+}
+
 size_t registry_set_client_online(struct registry *r, const char *client_id, bool online)
 {
-	struct registration *reg;
-	size_t n = 0;
-	for(reg = r->by_key; reg; reg = reg->hh.next){
-		if(reg->client_id && !strcmp(reg->client_id, client_id) && reg->online != online){
-			reg->online = online;
-			n++;
+	struct registration **regs;
+	size_t n = registry_client_registrations(r, client_id, &regs), changed = 0;
+	for(size_t i = 0; i < n; i++){
+		if(regs[i]->online != online){
+			regs[i]->online = online;
+			changed++;
 		}
 	}
-	return n;
+	return changed;
 }
 
 bool registry_rate_ok(struct registration *reg, uint32_t per_minute, uint64_t now_mono_ms)

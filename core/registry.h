@@ -83,6 +83,11 @@ uint64_t registry_next_expiry(const struct registry *r);
 struct registration *registry_pop_expired(struct registry *r, uint64_t now_mono_ms);
 void registration_free(struct registration *reg);
 
+/* Record that reg now talks through MQTT client `client_id`. */
+int registry_set_client(struct registry *r, struct registration *reg, const char *client_id);
+/* The registrations of a client: *regs points into the registry (valid until it changes). */
+size_t registry_client_registrations(const struct registry *r, const char *client_id,
+		struct registration ***regs);
 /* Mark every registration of a client online/offline; returns how many changed. */
 size_t registry_set_client_online(struct registry *r, const char *client_id, bool online);
 

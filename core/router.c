@@ -260,13 +260,7 @@ static void mark_online(struct msg_ctx *m)
 	was_online = reg->online;
 	reg->online = true;
 	reg->last_uplink_mono_ms = core_now_mono_ms();
-	if(m->client_id && (!reg->client_id || strcmp(reg->client_id, m->client_id))){
-		char *id = strdup(m->client_id);
-		if(id){
-			free(reg->client_id);
-			reg->client_id = id;
-		}
-	}
+	if(m->client_id) registry_set_client(m->c->registry, reg, m->client_id);
 	if(!was_online) events_emit(m->c->events, "ONLINE", reg->endpoint, NULL);
 }
 
@@ -356,11 +350,14 @@ static void handle_mqtt_message(struct core *c, const struct core_in *in, struct
 
 static void set_client_online(struct core *c, const char *client_id, bool online)
 {
-	struct registration *reg;
+	struct registration **regs, *reg;
+	size_t n;
 
 	if(!client_id) return;
-	for(reg = registry_first(c->registry); reg; reg = reg->hh.next){
-		if(reg->client_id && reg->online != online && !strcmp(reg->client_id, client_id)){
+	n = registry_client_registrations(c->registry, client_id, &regs);
+	for(size_t i = 0; i < n; i++){
+		reg = regs[i];
+		if(reg->online != online){
 			reg->online = online;
 			if(online) reg->last_uplink_mono_ms = core_now_mono_ms();
 			events_emit(c->events, online ? "ONLINE" : "OFFLINE", reg->endpoint, NULL);

@@ -197,6 +197,34 @@ static void test_online_and_rate(void **state)
 	registry_free(r);
 }
 
+static void test_client_index(void **state)
+{
+	struct registry *r = registry_new(0, 10);
+	struct reg_params a = params("t1", "ep", 60), b = params("t2", "ep", 60), c = params(NULL, "other", 60);
+	struct registration **regs, *ra, *rc;
+	(void)state;
+
+	c.client_id = "client-2";
+	assert_int_equal(registry_register(r, &a, 0, 0, &ra, NULL), 0);
+	assert_int_equal(registry_register(r, &b, 0, 0, NULL, NULL), 0);
+	assert_int_equal(registry_register(r, &c, 0, 0, &rc, NULL), 0);
+	assert_int_equal(registry_client_registrations(r, "client-1", &regs), 2);
+	assert_int_equal(registry_set_client_online(r, "client-1", false), 2);
+	assert_true(rc->online);
+	/* The device came back through another client id. */
+	assert_int_equal(registry_set_client(r, ra, "client-3"), 0);
+	assert_int_equal(registry_client_registrations(r, "client-1", &regs), 1);
+	assert_int_equal(registry_client_registrations(r, "client-3", &regs), 1);
+	assert_ptr_equal(regs[0], ra);
+	assert_int_equal(registry_deregister(r, "t1", "ep"), 0);
+	assert_int_equal(registry_client_registrations(r, "client-3", &regs), 0);
+	/* Re-Register replaces the entry in the index too. */
+	assert_int_equal(registry_register(r, &c, 0, 0, NULL, NULL), 0);
+	assert_int_equal(registry_client_registrations(r, "client-2", &regs), 1);
+	assert_int_equal(registry_set_client_online(r, "client-2", false), 1);
+	registry_free(r);
+}
+
 static void test_many(void **state)
 {
 	struct registry *r = registry_new(0, 100000);
@@ -237,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_update_moves_expiry),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_online_and_rate),
+		cmocka_unit_test(test_client_index),
 		cmocka_unit_test(test_many),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
