@@ -60,9 +60,10 @@ static int scan_dir(struct broker_facts *f, const char *dir, const char *own_plu
 	for(int i = 0; i < n; i++){
 		size_t len = strlen(names[i]->d_name);
 		if(rc == 0 && len > 5 && !strcmp(names[i]->d_name + len - 5, ".conf")){
-			char path[4096];
-			snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
-			rc = broker_conf_scan_file(f, path, own_plugin, err);
+			char path[4096 + 256 + 2];
+			if(snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name) < (int)sizeof(path)){
+				rc = broker_conf_scan_file(f, path, own_plugin, err);
+			}
 		}
 		free(names[i]);
 	}

@@ -19,7 +19,7 @@ const struct conf_option_doc conf_option_docs[] = {
 		"How long a queue-mode device (binding with Q) counts as awake after it sent anything (1..86400)"},
 	{"queue_max_length", "requests", "100", "Requests queued per sleeping or offline device; more are refused (1..100000)"},
 	{"queue_max_age", "seconds", "86400", "A queued request not delivered within this time expires (1..31536000)"},
-	{"max_payload", "bytes", "65536", "Largest LwM2M MQTT message accepted (64..16777216)"},
+	{"max_payload", "bytes", "65536", "Largest LwM2M MQTT message (the whole CBOR map) accepted; larger gets 413 (64..16777216)"},
 	{"lifetime_grace", "seconds", "15", "Extra time a registration lives after its lifetime ends, before it expires (0..3600)"},
 	{"min_lifetime", "seconds", "1", "Smallest lifetime accepted in Register/Update; smaller gets 400"},
 	{"max_lifetime", "seconds", "0 (no limit)", "Largest lifetime accepted in Register/Update; larger gets 400"},

@@ -1,10 +1,12 @@
 /* Mosquitto glue: the only code that talks to the broker. Everything here runs on the
  * broker's thread; the LwM2M work happens on the core thread (core/). */
 #include <inttypes.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
@@ -32,6 +34,8 @@ struct plugin_ctx {
 	bool defer_others;          /* answer DEFER (not SUCCESS) for non-LwM2M topics */
 	bool auth_registered;
 	unsigned long ticks;
+	uint64_t outbox_dropped_reported;
+	time_t outbox_report_time;
 };
 
 /* ---- identity ---- */
@@ -107,22 +111,21 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 	return MOSQ_ERR_SUCCESS;
 }
 
-/* The inbox is full: answer 503 here rather than let the device wait for nothing. */
-static void answer_busy(struct plugin_ctx *p, const char *topic, const void *payload, size_t len,
-		const char *client_id)
+/* Answers a request right here on the broker thread, when the core cannot take it (inbox
+ * full: 503) or must not (message too large: 413). Messages without a readable token, and
+ * results, are dropped. */
+static void answer_here(const char *topic, const void *payload, size_t len, uint16_t result)
 {
 	struct mqtt_topic t;
 	struct lwm2m_op op, reply;
 	struct lwm2m_buf out;
 
-	mosquitto_log_printf(MOSQ_LOG_WARNING, "lwm2m: client '%s' on '%s': inbox full (plugin_opt_inbox_size), answering 503",
-			client_id ? client_id : "?", topic);
 	if(mqtt_topic_parse(topic, strlen(topic), &t, NULL) != 0) return;
 	if(mqtt_codec_decode(payload, len, t.iface, NULL, &op, NULL) != 0 && !(op.fields & LWM2M_F_TOKEN)) return;
 	if(op.is_response) return;
 	op_init(&reply);
 	reply.is_response = true;
-	reply.result = 503;
+	reply.result = result;
 	reply.token = op.token;
 	reply.fields = LWM2M_F_TOKEN | LWM2M_F_RESULT;
 	buf_init(&out, 0);
@@ -154,6 +157,12 @@ static int on_message(int event, void *event_data, void *userdata)
 		case ACCESS_ALLOW: break;
 	}
 	client_id = mosquitto_client_id(ev->client);
+	if((uint32_t)ev->payloadlen > p->cfg.max_payload){
+		mosquitto_log_printf(MOSQ_LOG_NOTICE, "lwm2m: client '%s' on '%s': message of %u bytes above plugin_opt_max_payload (%u): refused",
+				client_id ? client_id : "?", ev->topic, ev->payloadlen, p->cfg.max_payload);
+		answer_here(ev->topic, ev->payload, ev->payloadlen, 413);
+		return MOSQ_ERR_SUCCESS;
+	}
 	m = core_in_new(CORE_IN_MQTT_MESSAGE, client_id, identity, ev->topic, ev->payload, ev->payloadlen);
 	if(!m){
 		mosquitto_log_printf(MOSQ_LOG_ERR, "lwm2m: client '%s': out of memory, message on '%s' dropped",
@@ -162,7 +171,9 @@ static int on_message(int event, void *event_data, void *userdata)
 	}
 	if(!core_post(p->core, m)){
 		core_in_free(m);
-		answer_busy(p, ev->topic, ev->payload, ev->payloadlen, client_id);
+		mosquitto_log_printf(MOSQ_LOG_WARNING, "lwm2m: client '%s' on '%s': inbox full (plugin_opt_inbox_size), answering 503",
+				client_id ? client_id : "?", ev->topic);
+		answer_here(ev->topic, ev->payload, ev->payloadlen, 503);
 	}
 	/* The message continues to its subscribers: devices expect to see their own topic. */
 	return MOSQ_ERR_SUCCESS;
@@ -205,6 +216,23 @@ static void drain_outbox(struct plugin_ctx *p)
 	}
 }
 
+/* The core's own log lines travel through the outbox, so an overflowing outbox can only
+ * be reported from here. */
+static void report_outbox_drops(struct plugin_ctx *p)
+{
+	uint64_t dropped = atomic_load(&core_stats(p->core)->outbox_dropped);
+	struct timespec now;
+
+	if(dropped == p->outbox_dropped_reported) return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	/* At most one line every 5 s while it lasts. */
+	if(p->outbox_report_time && now.tv_sec - p->outbox_report_time < 5) return;
+	p->outbox_report_time = now.tv_sec;
+	mosquitto_log_printf(MOSQ_LOG_WARNING, "lwm2m: outbox full: %" PRIu64 " messages to devices or log lines dropped so far (plugin_opt_outbox_size %u)",
+			dropped, p->cfg.outbox_size);
+	p->outbox_dropped_reported = dropped;
+}
+
 static int on_tick(int event, void *event_data, void *userdata)
 {
 	struct plugin_ctx *p = userdata;
@@ -212,6 +240,7 @@ static int on_tick(int event, void *event_data, void *userdata)
 	(void)event_data;
 	p->ticks++;
 	drain_outbox(p);
+	report_outbox_drops(p);
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -446,6 +475,10 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 		mosquitto_log_printf(MOSQ_LOG_ERR, "lwm2m: plugin not loaded");
 		ctx_free(p);
 		return rc;
+	}
+	if(p->cfg.identity == CONF_IDENTITY_ANY){
+		mosquitto_log_printf(MOSQ_LOG_WARNING, "lwm2m: plugin_opt_identity any: every client may act as any endpoint; "
+				"for development only");
 	}
 	mosquitto_log_printf(MOSQ_LOG_INFO, "lwm2m: plugin loaded (identity %s, %zu prefixes%s, REST API %s%s)",
 			conf_identity_name(p->cfg.identity), p->cfg.n_prefixes,
