@@ -10,6 +10,7 @@
  * The three round-trip kinds are measured in interleaved blocks so that background load
  * on the machine hits them alike. Times come from CLOCK_MONOTONIC. */
 #define _GNU_SOURCE             /* pthread_setaffinity_np */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -45,6 +46,61 @@ static double thread_cpu_s(void)
 	struct rusage ru;
 	if(getrusage(RUSAGE_THREAD, &ru) != 0) return 0;
 	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* ---- CPU time of the answering side, from /proc/<pid>/task/<tid>/schedstat (ns) ---- */
+
+struct cpu_use {
+	uint64_t broker_ns;         /* the broker's main thread */
+	uint64_t plugin_ns;         /* the broker's other threads: the plugin's core */
+	uint64_t echo_ns;           /* the relay's echo client thread */
+};
+
+static uint64_t schedstat_ns(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	unsigned long long v = 0;
+
+	if(!f) return 0;
+	if(fscanf(f, "%llu", &v) != 1) v = 0;
+	fclose(f);
+	return v;
+}
+
+/* broker_pid 0: no broker figures; echo_tid 0: no echo figure. */
+static void cpu_read(int broker_pid, int echo_tid, struct cpu_use *u)
+{
+	char path[96];
+	DIR *d;
+	struct dirent *de;
+
+	memset(u, 0, sizeof(*u));
+	if(broker_pid > 0){
+		snprintf(path, sizeof(path), "/proc/%d/task", broker_pid);
+		d = opendir(path);
+		while(d && (de = readdir(d)) != NULL){
+			int tid = atoi(de->d_name);
+			uint64_t ns;
+			if(tid <= 0) continue;
+			snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", broker_pid, tid);
+			ns = schedstat_ns(path);
+			if(tid == broker_pid) u->broker_ns += ns;
+			else u->plugin_ns += ns;
+		}
+		if(d) closedir(d);
+	}
+	if(echo_tid > 0){
+		snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", echo_tid);
+		u->echo_ns = schedstat_ns(path);
+	}
+}
+
+/* acc += after - before */
+static void cpu_add_delta(struct cpu_use *acc, const struct cpu_use *before, const struct cpu_use *after)
+{
+	acc->broker_ns += after->broker_ns - before->broker_ns;
+	acc->plugin_ns += after->plugin_ns - before->plugin_ns;
+	acc->echo_ns += after->echo_ns - before->echo_ns;
 }
 
 static uint64_t now_ns(void)
@@ -289,6 +345,7 @@ struct echo {
 	unsigned head, tail;
 	unsigned long overflow;
 	atomic_bool stop;
+	atomic_int tid;                 /* for its CPU time; 0 until the thread runs */
 	int cpu;                        /* -1: not pinned */
 	int error;
 	pthread_t thread;
@@ -317,6 +374,7 @@ static void *echo_main(void *arg)
 {
 	struct echo *e = arg;
 
+	atomic_store(&e->tid, (int)gettid());
 	if(e->cpu >= 0){
 		cpu_set_t set;
 		CPU_ZERO(&set);
@@ -476,15 +534,29 @@ struct opts {
 	int repeats;
 	bool no_local;
 	bool histogram;
+	bool late_subscribe;        /* -s: each run connects and subscribes just before it runs */
 	int echo_cpu;               /* -1: wherever the scheduler puts it */
+	int broker_pid;             /* -B: for the broker's CPU time per message; 0 = unknown */
+	int echo_tid;               /* set once the echo thread runs */
 	char tag[64];
 };
 
 /* Warm-up, then n round trips of each kind in interleaved blocks. */
+static void print_rtt_cpu(const struct opts *o, const struct cpu_use cpu[RTT_KINDS], const size_t count[RTT_KINDS])
+{
+	if(o->broker_pid <= 0) return;
+	for(int k = 0; k < RTT_KINDS; k++){
+		double n = count[k] ? (double)count[k] : 1;
+		printf("cpu_per_round_trip_us %-8s broker %.1f core %.1f echo %.1f\n", rtt_names[k],
+				(double)cpu[k].broker_ns / 1e3 / n, (double)cpu[k].plugin_ns / 1e3 / n, (double)cpu[k].echo_ns / 1e3 / n);
+	}
+}
+
 static bool run_rtt(const struct opts *o, struct rtt *r, struct summary out[RTT_KINDS])
 {
 	uint64_t *samples[RTT_KINDS];
 	size_t count[RTT_KINDS] = { 0 };
+	struct cpu_use cpu[RTT_KINDS], before, after;
 	uint64_t token = 1;
 	bool ok = true;
 
@@ -495,15 +567,20 @@ static bool run_rtt(const struct opts *o, struct rtt *r, struct summary out[RTT_
 	for(int k = 0; ok && k < RTT_KINDS; k++){
 		for(size_t i = 0; ok && i < o->warmup; i++) ok = rtt_once(r, (enum rtt_kind)k, token++) != 0;
 	}
+	memset(cpu, 0, sizeof(cpu));
 	while(ok && count[0] < o->n){
 		for(int k = 0; ok && k < RTT_KINDS; k++){
+			cpu_read(o->broker_pid, o->echo_tid, &before);
 			for(size_t i = 0; ok && i < BLOCK && count[k] < o->n; i++){
 				uint64_t t = rtt_once(r, (enum rtt_kind)k, token++);
 				ok = t != 0;
 				samples[k][count[k]++] = t;
 			}
+			cpu_read(o->broker_pid, o->echo_tid, &after);
+			cpu_add_delta(&cpu[k], &before, &after);
 		}
 	}
+	if(ok) print_rtt_cpu(o, cpu, count);
 	for(int k = 0; k < RTT_KINDS; k++){
 		if(ok) out[k] = summarize(samples[k], count[k]);
 		if(ok && o->histogram) print_histogram(rtt_names[k], samples[k], count[k]);
@@ -729,18 +806,28 @@ static bool tp_measure(struct tp_run *t)
 {
 	uint64_t t0 = now_ns(), deadline = t0 + THROUGHPUT_TIMEOUT_NS;
 	double cpu0 = thread_cpu_s(), secs;
+	struct cpu_use before, after, used;
 	struct summary s;
 
+	memset(&used, 0, sizeof(used));
+	cpu_read(t->o->broker_pid, t->o->echo_tid, &before);
 	while(t->n_answered < t->devices){
 		if(!tp_pump(t, deadline)) return false;
 	}
 	secs = (double)(now_ns() - t0) / 1e9;
+	cpu_read(t->o->broker_pid, t->o->echo_tid, &after);
+	cpu_add_delta(&used, &before, &after);
 	t->rate = (double)t->devices / secs;
 	s = summarize(t->rtt_ns, t->n_answered);
 	printf("throughput %s devices %zu conns %zu window %d seconds %.3f per_s %.0f "
 			"latency_median_us %.1f latency_p99_us %.1f errors %zu client_cpu_s %.3f\n",
 			t->relay ? "relay " : "plugin", t->devices, t->conns, t->per_conn_window * (int)t->conns, secs, t->rate,
 			s.median_us, s.p99_us, t->errors, thread_cpu_s() - cpu0);
+	if(t->o->broker_pid > 0){
+		printf("cpu_per_message_us %s devices %zu broker %.1f core %.1f echo %.1f\n", t->relay ? "relay " : "plugin",
+				t->devices, (double)used.broker_ns / 1e3 / (double)t->devices,
+				(double)used.plugin_ns / 1e3 / (double)t->devices, (double)used.echo_ns / 1e3 / (double)t->devices);
+	}
 	return t->errors == 0;
 }
 
@@ -762,12 +849,16 @@ static void usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s -p PORT [-H HOST] [-n ROUND_TRIPS] [-w WARMUP] [-d DEVICES[,DEVICES...]]\n"
-		"          [-c CONNECTIONS] [-W WINDOW] [-r REPEATS] [-t TAG] [-E CPU] [-L] [-v]\n"
+		"          [-c CONNECTIONS] [-W WINDOW] [-r REPEATS] [-t TAG] [-E CPU] [-B PID] [-L] [-s] [-v]\n"
 		"  needs a broker with the LwM2M plugin (plugin_opt_identity any, plugin_opt_register_rate 0)\n"
 		"  defaults: -H 127.0.0.1 -n 2000 -w 200 -d 1000,10000 -c 4 -W 128 -r 3 -t bench<pid>\n"
 		"  -L: the device subscribes with MQTT 5 no-local (no echo of its own requests)\n"
 		"  -v: also print a histogram of each round-trip kind\n"
-		"  -E: run the relay's echo client on this CPU (put it where the broker runs)\n", argv0);
+		"  -E: run the relay's echo client on this CPU (put it where the broker runs)\n"
+		"  -B: the broker's process id: also print the CPU time it (and the echo client)\n"
+		"      spent per message\n"
+		"  -s: each throughput run's devices connect and subscribe just before it, while the\n"
+		"      registrations of the earlier runs exist (prints the time the core took for it)\n", argv0);
 }
 
 static bool parse_devices(struct opts *o, char *s)
@@ -796,7 +887,7 @@ static bool parse_args(struct opts *o, int argc, char **argv)
 	o->repeats = 3;
 	o->echo_cpu = -1;
 	snprintf(o->tag, sizeof(o->tag), "bench%ld", (long)getpid());
-	while((ch = getopt(argc, argv, "H:p:n:w:d:c:W:r:t:E:Lvh")) != -1){
+	while((ch = getopt(argc, argv, "H:p:n:w:d:c:W:r:t:E:B:Lsvh")) != -1){
 		switch(ch){
 			case 'H': o->host = optarg; break;
 			case 'p': o->port = atoi(optarg); break;
@@ -809,7 +900,9 @@ static bool parse_args(struct opts *o, int argc, char **argv)
 			case 't': snprintf(o->tag, sizeof(o->tag), "%s", optarg); break;
 			case 'L': o->no_local = true; break;
 			case 'v': o->histogram = true; break;
+			case 's': o->late_subscribe = true; break;
 			case 'E': o->echo_cpu = atoi(optarg); break;
+			case 'B': o->broker_pid = atoi(optarg); break;
 			default: return false;
 		}
 	}
@@ -886,7 +979,7 @@ int main(int argc, char **argv)
 	struct summary s[RTT_KINDS];
 	size_t n_runs;
 	bool ok, echo_started = false;
-	uint64_t sent = 0, t_setup;
+	uint64_t sent = 0, t_setup, registered = 0;
 
 	if(!r || !e || !parse_args(&o, argc, argv)){
 		usage(argv[0]);
@@ -900,12 +993,12 @@ int main(int argc, char **argv)
 	ok = runs != NULL && setup_relay(&o, r, e);
 
 	t_setup = now_ns();
-	for(size_t i = 0; ok && i < n_runs; i++){
+	for(size_t i = 0; ok && !o.late_subscribe && i < n_runs; i++){
 		bool relay = i % 2 == 1;
 		ok = tp_prepare(&runs[i], &o, o.devices[i / (2 * (size_t)o.repeats)], (uint64_t)(i + 1) << 32, relay);
 		if(!relay) sent += 1;                           /* its barrier Register */
 	}
-	if(ok && n_runs){
+	if(ok && n_runs && !o.late_subscribe){
 		size_t subs = 0;
 		for(size_t i = 0; i < n_runs; i++) subs += runs[i].relay ? (size_t)o.conns : runs[i].devices + 1;
 		printf("setup connections %zu subscriptions %zu seconds %.3f (before any measurement)\n",
@@ -915,18 +1008,33 @@ int main(int argc, char **argv)
 	if(ok){
 		ok = pthread_create(&e->thread, NULL, echo_main, e) == 0;
 		echo_started = ok;
+		while(ok && atomic_load(&e->tid) == 0) usleep(1000);
+		o.echo_tid = atomic_load(&e->tid);
 	}
 	if(ok && o.n){
 		ok = run_rtt(&o, r, s);
 		if(ok) print_rtt(&o, s);
 		if(ok) sent += 2 * (o.warmup + o.n);            /* the Registers and Updates */
+		if(ok) registered = 1;
 		printf("rtt skipped_messages %lu (echoes of the device's own requests)\n", r->skipped);
 	}
 	conn_close(&r->c);
 
 	for(size_t i = 0; ok && i < n_runs; i++){
 		size_t first = i + 1 - 2 * (size_t)o.repeats;
+		if(o.late_subscribe){
+			bool relay = i % 2 == 1;
+			t_setup = now_ns();
+			ok = tp_prepare(&runs[i], &o, o.devices[i / (2 * (size_t)o.repeats)], (uint64_t)(i + 1) << 32, relay);
+			if(!relay) sent += 1;
+			if(ok && !relay){
+				printf("setup devices %zu subscribe_and_drain_s %.3f (with %" PRIu64 " registrations present)\n",
+						runs[i].devices, (double)(now_ns() - t_setup) / 1e9, registered);
+			}
+			if(!ok) break;
+		}
 		ok = tp_measure(&runs[i]);
+		if(ok && !runs[i].relay) registered += runs[i].devices + 1;
 		if(ok && !runs[i].relay) sent += runs[i].devices;
 		if(ok && (i + 1) % (2 * (size_t)o.repeats) == 0){
 			double rates[9], plugin, relay;

@@ -14,9 +14,12 @@
 #               -c connections, -W window; see bench/README.md)
 # environment:
 #   MOSQUITTO     broker binary (default /usr/sbin/mosquitto)
-#   BENCH_PIN=0   do not pin. By default (2 CPUs or more) the broker, with the plugin's core
-#                 thread, and the relay's echo client run on CPU 0 and the device clients on
-#                 CPU 1: both answerers live beside the broker, the devices elsewhere.
+#   BENCH_PIN     CPU layout (with 2 CPUs or more; see bench/README.md):
+#                 1 (default): broker with the plugin's core thread, and the relay's echo
+#                   client, on CPU 0; device clients on CPU 1 - the answerers beside the broker
+#                 2: broker main thread on CPU 0; core thread, echo client and devices on CPU 1
+#                 0: not pinned
+#   BENCH_DOORBELL=unix  the doorbell on a unix-socket listener instead of the TCP one
 #   BENCH_KEEP=1  keep the temporary directory (config and broker log)
 #   BENCH_CONF_EXTRA  extra broker configuration lines (newline separated), for experiments
 #                 such as "log_type information" or "plugin_opt_debug true"
@@ -58,9 +61,17 @@ trap 'exit 130' INT TERM
 # A free port: bind to port 0 and read what the kernel chose.
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
+doorbell="127.0.0.1:$port"
+bell_listener=
+if [ "${BENCH_DOORBELL:-tcp}" = unix ]; then
+	doorbell="unix:$dir/doorbell.sock"
+	bell_listener="listener 0 $dir/doorbell.sock"
+fi
+
 cat > "$dir/mosquitto.conf" <<EOF
 per_listener_settings false
 listener $port 127.0.0.1
+$bell_listener
 allow_anonymous true
 user root
 set_tcp_nodelay true
@@ -70,7 +81,7 @@ log_type notice
 log_dest file $dir/mosquitto.log
 max_queued_messages 100000
 plugin $plugin
-plugin_opt_doorbell 127.0.0.1:$port
+plugin_opt_doorbell $doorbell
 plugin_opt_identity any
 plugin_opt_register_rate 0
 plugin_opt_inbox_size 1000000
@@ -78,13 +89,16 @@ plugin_opt_outbox_size 1000000
 ${BENCH_CONF_EXTRA:-}
 EOF
 
+pin=${BENCH_PIN:-1}
+if [ "$(nproc)" -lt 2 ] || ! command -v taskset > /dev/null; then
+	pin=0
+fi
 broker_wrap=
 bench_wrap=
-if [ "${BENCH_PIN:-1}" != 0 ] && [ "$(nproc)" -ge 2 ] && command -v taskset > /dev/null; then
-	broker_wrap="taskset -c 0"
-	bench_wrap="taskset -c 1"
-	set -- -E 0 "$@"
-fi
+case $pin in
+	1) broker_wrap="taskset -c 0"; bench_wrap="taskset -c 1"; set -- -E 0 "$@";;
+	2) broker_wrap="taskset -c 0"; bench_wrap="taskset -c 1"; set -- -E 1 "$@";;
+esac
 
 $broker_wrap "$mosquitto" -c "$dir/mosquitto.conf" > "$dir/broker.out" 2>&1 &
 broker_pid=$!
@@ -102,11 +116,21 @@ until /usr/bin/python3 -c "import socket,sys; socket.create_connection(('127.0.0
 done
 
 echo "# broker $("$mosquitto" -h 2>/dev/null | head -1 | sed 's/^mosquitto version //'), port $port, plugin $plugin"
-layout="not pinned"
-[ -n "$broker_wrap" ] && layout="broker and echo client on CPU 0, devices on CPU 1"
-echo "# machine: $(nproc) cpus, load average $(cut -d' ' -f1-3 /proc/loadavg), $layout"
+# Layout 2: move the plugin's threads (all but the broker's main thread) to CPU 1.
+if [ "$pin" = 2 ]; then
+	for task in /proc/"$broker_pid"/task/*; do
+		tid=$(basename "$task")
+		[ "$tid" != "$broker_pid" ] && taskset -p -c 1 "$tid" > /dev/null
+	done
+fi
+case $pin in
+	1) layout="broker, core thread and echo client on CPU 0, devices on CPU 1";;
+	2) layout="broker main thread on CPU 0, core thread, echo client and devices on CPU 1";;
+	*) layout="not pinned";;
+esac
+echo "# machine: $(nproc) cpus, load average $(cut -d' ' -f1-3 /proc/loadavg), $layout, doorbell $doorbell"
 rc=0
-$bench_wrap "$bench" -p "$port" "$@" > "$dir/bench.out" || rc=$?
+$bench_wrap "$bench" -p "$port" -B "$broker_pid" "$@" > "$dir/bench.out" || rc=$?
 cat "$dir/bench.out"
 
 # CPU time of the broker's threads (its main thread; the others are the plugin's), in s.

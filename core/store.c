@@ -19,20 +19,20 @@ enum stmt_id {
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_PUT_REG] = "INSERT OR REPLACE INTO registrations (key, prefix, endpoint, client_id, transport,"
+	[ST_PUT_REG] = ("INSERT OR REPLACE INTO registrations (key, prefix, endpoint, client_id, transport,"
 		" version, binding, sms, links, lifetime, registered_ms, updated_ms, expires_ms)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
 	[ST_DEL_REG] = "DELETE FROM registrations WHERE key = ?1",
-	[ST_LOAD_REGS] = "SELECT prefix, endpoint, client_id, transport, version, binding, sms, links,"
-		" lifetime, registered_ms, updated_ms, expires_ms FROM registrations",
+	[ST_LOAD_REGS] = ("SELECT prefix, endpoint, client_id, transport, version, binding, sms, links,"
+		" lifetime, registered_ms, updated_ms, expires_ms FROM registrations"),
 	[ST_SET_META] = "INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)",
 	[ST_GET_META] = "SELECT value FROM meta WHERE name = ?1",
-	[ST_PUT_REQ] = "INSERT OR REPLACE INTO requests (id, key, endpoint, prefix, kind, message, state,"
+	[ST_PUT_REQ] = ("INSERT OR REPLACE INTO requests (id, key, endpoint, prefix, kind, message, state,"
 		" created_ms, updated_ms, result, content_format, payload, detail)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
 	[ST_DEL_REQ] = "DELETE FROM requests WHERE id = ?1",
-	[ST_LOAD_REQS] = "SELECT id, key, endpoint, prefix, kind, message, state, created_ms, updated_ms,"
-		" result, content_format, payload, detail FROM requests ORDER BY id",
+	[ST_LOAD_REQS] = ("SELECT id, key, endpoint, prefix, kind, message, state, created_ms, updated_ms,"
+		" result, content_format, payload, detail FROM requests ORDER BY id"),
 	[ST_BEGIN] = "BEGIN",
 	[ST_COMMIT] = "COMMIT",
 };

@@ -160,18 +160,13 @@ static bool authorised(struct rest_server *s, struct MHD_Connection *conn)
 	return diff == 0;
 }
 
-static json_t *client_list(struct rest_server *s, struct MHD_Connection *conn)
+static json_t *client_list(struct rest_server *s, long offset, long limit)
 {
-	const char *off_s = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "offset");
-	const char *lim_s = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
-	long offset = off_s ? strtol(off_s, NULL, 10) : 0, limit = lim_s ? strtol(lim_s, NULL, 10) : 1000;
 	struct registry *reg = core_api_registry(s->core);
 	struct registration *r;
 	json_t *items = json_array();
 	long i = 0;
 
-	if(offset < 0) offset = 0;
-	if(limit <= 0 || limit > 10000) limit = 1000;
 	for(r = registry_first(reg); r && (long)json_array_size(items) < limit; r = r->hh.next, i++){
 		if(i >= offset) json_array_append_new(items, core_api_registration_json(r));
 	}
@@ -179,44 +174,95 @@ static json_t *client_list(struct rest_server *s, struct MHD_Connection *conn)
 			"offset", (json_int_t)offset, "limit", (json_int_t)limit, "clients", items);
 }
 
-static bool valid_segment(const char *s, size_t n)
+/* One client, or an operation on it: an unknown endpoint is a 404 before anything else. */
+static enum MHD_Result route_client(struct rest_req *r, const struct rest_parsed *q)
 {
-	return n > 0 && n < 256 && !memchr(s, '/', n);
-}
-
-static enum MHD_Result route_clients(struct rest_req *r, const char *method, const char *path)
-{
-	struct rest_server *s = r->srv;
-	const char *slash = strchr(path, '/');
-	size_t ep_len = slash ? (size_t)(slash - path) : strlen(path);
-	const char *prefix = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "prefix");
 	const struct registration *reg;
 
-	if(!valid_segment(path, ep_len)) return rest_reply_error(r, 400, "missing or invalid endpoint name");
-	memcpy(r->endpoint, path, ep_len);
-	r->endpoint[ep_len] = '\0';
-	if(prefix){
-		if(strlen(prefix) >= sizeof(r->prefix)) return rest_reply_error(r, 400, "prefix too long");
-		strcpy(r->prefix, prefix);
-		r->has_prefix = true;
-	}
-	reg = registry_find(core_api_registry(s->core), r->has_prefix ? r->prefix : NULL, r->endpoint);
-	if(!slash || slash[1] == '\0'){
-		if(strcmp(method, "GET")) return rest_reply_error(r, 405, "use GET on a client");
-		if(!reg) return rest_reply_error(r, 404, "no registration for endpoint '%s'", r->endpoint);
-		return rest_reply_json(r, 200, core_api_registration_json(reg));
-	}
+	snprintf(r->endpoint, sizeof(r->endpoint), "%s", q->endpoint);
+	snprintf(r->prefix, sizeof(r->prefix), "%s", q->prefix);
+	r->has_prefix = q->has_prefix;
+	reg = registry_find(core_api_registry(r->srv->core), r->has_prefix ? r->prefix : NULL, r->endpoint);
 	if(!reg) return rest_reply_error(r, 404, "no registration for endpoint '%s'", r->endpoint);
-	return rest_device_op(r, method, slash);
+	if(q->status) return rest_reply_error(r, q->status, "%s", q->message);
+	if(q->route == REST_ROUTE_CLIENT) return rest_reply_json(r, 200, core_api_registration_json(reg));
+	return rest_device_op(r, q);
+}
+
+static enum MHD_Result dispatch(struct rest_req *r, const struct rest_parsed *q)
+{
+	struct rest_server *s = r->srv;
+
+	if(q->status && !rest_route_needs_device(q->route)) return rest_reply_error(r, q->status, "%s", q->message);
+	switch(q->route){
+		case REST_ROUTE_CLIENT_LIST:
+			return rest_reply_json(r, 200, client_list(s, q->offset, q->limit));
+		case REST_ROUTE_CLIENT:
+		case REST_ROUTE_DEVICE_OP:
+		case REST_ROUTE_COMPOSITE:
+			return route_client(r, q);
+		case REST_ROUTE_EVENTS:
+			return rest_events(r);
+		case REST_ROUTE_STATUS:
+			return rest_reply_json(r, 200, core_api_status(s->core));
+		case REST_ROUTE_UNKNOWN:
+		case REST_ROUTE_PREFLIGHT:
+			break;
+	}
+	return rest_reply_error(r, 500, "unexpected route");
+}
+
+struct arg_list {
+	struct rest_arg *items;
+	size_t count, cap;
+};
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct arg_list *l = cls;
+
+	(void)kind;
+	if(l->count == l->cap) return MHD_NO;
+	l->items[l->count].name = key;
+	l->items[l->count].value = value;
+	l->count++;
+	return MHD_YES;
+}
+
+/* The request as rest_parse sees it; the strings stay MHD's. Returns the argument array
+ * to free() after parsing, NULL on allocation failure. */
+static struct rest_arg *read_input(struct rest_req *r, const char *method, const char *url,
+		struct rest_input *in)
+{
+	int n = MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, NULL, NULL);
+	struct arg_list l = { NULL, 0, n > 0 ? (size_t)n : 0 };
+
+	l.items = calloc(l.cap ? l.cap : 1, sizeof(*l.items));
+	if(!l.items) return NULL;
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &l);
+	memset(in, 0, sizeof(*in));
+	in->method = method;
+	in->url = url;
+	in->args = l.items;
+	in->nargs = l.count;
+	in->content_type = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+	in->body = (const uint8_t *)r->body;
+	in->body_len = r->body_len;
+	in->body_too_big = r->body_too_big;
+	return l.items;
 }
 
 static enum MHD_Result route(struct rest_req *r, const char *method, const char *url)
 {
 	struct rest_server *s = r->srv;
+	struct fmt_typer typer;
+	struct rest_input in;
+	struct rest_parsed q;
+	struct rest_arg *args;
+	enum MHD_Result rc;
 
 	if(!strcmp(method, "OPTIONS")){
 		struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-		enum MHD_Result rc;
 		if(!resp) return MHD_NO;
 		add_common_headers(s, r->conn, resp);
 		MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, PUT, POST, DELETE, OPTIONS");
@@ -228,21 +274,15 @@ static enum MHD_Result route(struct rest_req *r, const char *method, const char 
 	if(!authorised(s, r->conn)){
 		return rest_reply_error(r, 401, "missing or wrong bearer token (Authorization: Bearer ...)");
 	}
-	if(r->body_too_big) return rest_reply_error(r, 413, "request body above %d bytes", REST_MAX_BODY);
-	if(!strcmp(url, "/api/clients") || !strcmp(url, "/api/clients/")){
-		if(strcmp(method, "GET")) return rest_reply_error(r, 405, "use GET on /api/clients");
-		return rest_reply_json(r, 200, client_list(s, r->conn));
-	}
-	if(!strncmp(url, "/api/clients/", 13)) return route_clients(r, method, url + 13);
-	if(!strcmp(url, "/api/event")){
-		if(strcmp(method, "GET")) return rest_reply_error(r, 405, "use GET on /api/event");
-		return rest_events(r);
-	}
-	if(!strcmp(url, "/api/status")){
-		if(strcmp(method, "GET")) return rest_reply_error(r, 405, "use GET on /api/status");
-		return rest_reply_json(r, 200, core_api_status(s->core));
-	}
-	return rest_reply_error(r, 404, "no such resource: %s", url);
+	/* Only now, for an authorised request, the body is looked at. */
+	args = read_input(r, method, url, &in);
+	if(!args) return MHD_NO;
+	typer = obj_registry_typer(core_api_model(s->core));
+	rest_parse(&in, &typer, &q);
+	free(args);
+	rc = dispatch(r, &q);
+	rest_parsed_free(&q);
+	return rc;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -343,7 +383,6 @@ struct rest_server *rest_open(const struct lwm2m_config *cfg, struct lwm2m_error
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-			MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
 			MHD_OPTION_END);
 	if(!s->daemon){
 		free(s);

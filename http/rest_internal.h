@@ -11,9 +11,8 @@
 #include <uv.h>
 
 #include "rest.h"
+#include "rest_parse.h"
 #include "../core/api.h"
-
-#define REST_MAX_BODY (1024 * 1024)
 
 struct sse_stream;
 
@@ -60,7 +59,7 @@ void rest_complete(struct rest_req *r, unsigned status, json_t *body);
 void rest_kick(struct rest_server *s);
 
 /* Routes under /api/clients/{ep}/...: device operations (rest_ops.c). */
-enum MHD_Result rest_device_op(struct rest_req *r, const char *method, const char *rest_of_path);
+enum MHD_Result rest_device_op(struct rest_req *r, const struct rest_parsed *q);
 /* GET /api/event (rest_events.c). */
 enum MHD_Result rest_events(struct rest_req *r);
 /* Ends every event stream (at shutdown). */

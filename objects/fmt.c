@@ -3,6 +3,7 @@
 #include "fmt.h"
 #include "fmt_internal.h"
 #include "fmt_senml.h"
+#include "fmt_omajson.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -14,18 +15,6 @@
 
 /* ---- typer ---------------------------------------------------------------------------- */
 
-enum lwm2m_type fmt_type_of(const struct fmt_typer *t, const char *prefix,
-		const struct lwm2m_path *p)
-{
-	enum lwm2m_type type;
-
-	if(!t || !t->type_of) return LWM2M_TYPE_NONE;
-	type = t->type_of(t->ctx, prefix, p);
-	/* A typer answering out of range is treated as not knowing. */
-	if((int)type < (int)LWM2M_TYPE_NONE || (int)type > (int)LWM2M_TYPE_CORELNK) return LWM2M_TYPE_NONE;
-	return type;
-}
-
 int fmt_is_multiple(const struct fmt_typer *t, const char *prefix, const struct lwm2m_path *p)
 {
 	int m;
@@ -36,6 +25,12 @@ int fmt_is_multiple(const struct fmt_typer *t, const char *prefix, const struct 
 }
 
 /* ---- decoding context ----------------------------------------------------------------- */
+
+static bool same_prefix(const char *a, const char *b)
+{
+	if(!a || !b) return a == b;
+	return strcmp(a, b) == 0;
+}
 
 size_t fmt_limits_depth(const struct fmt_limits *lim)
 {
@@ -55,9 +50,36 @@ void fmt_dec_init(struct fmt_dec *d, const struct fmt_typer *typer, const struct
 	if(input_len < SIZE_MAX && input_len + 1 < max) max = input_len + 1;
 	d->max_nodes = max;
 	d->max_depth = fmt_limits_depth(lim);
+	d->unsorted = false;
+	d->nested = false;
+	d->last_len = 0;
+	d->last_key = 0;
 }
 
-int fmt_dec_push(struct fmt_dec *d, size_t offset, struct lwm2m_node **node)
+int fmt_dec_finish(struct fmt_dec *d, const char *fmt_name)
+{
+	if(!d->unsorted && !d->nested) return 0;
+	if(d->unsorted) nodes_sort(d->out);
+	return fmt_nodes_check_unique(d->out, fmt_name, d->err);
+}
+
+void fmt_dec_reserve(struct fmt_dec *d, size_t n)
+{
+	struct lwm2m_nodes *out = d->out;
+	struct lwm2m_node *items;
+	size_t cap;
+
+	if(n > d->max_nodes) n = d->max_nodes;
+	if(out->cap - out->count >= n) return;
+	cap = out->count + n;
+	if(cap < out->count || cap > SIZE_MAX / sizeof(*items)) return;
+	items = realloc(out->items, cap * sizeof(*items));
+	if(!items) return;
+	out->items = items;
+	out->cap = cap;
+}
+
+int fmt_dec_push_slow(struct fmt_dec *d, size_t offset, struct lwm2m_node **node)
 {
 	if(d->out->count >= d->max_nodes){
 		return lwm2m_fail(d->err, LWM2M_ETOOBIG, (long)offset,
@@ -78,12 +100,6 @@ const char *fmt_node_name(const struct lwm2m_node *n, char *buf, size_t size)
 	if(n->prefix) snprintf(buf, size, "%.60s:%s", n->prefix, p);
 	else snprintf(buf, size, "%s", p);
 	return buf;
-}
-
-static bool same_prefix(const char *a, const char *b)
-{
-	if(!a || !b) return a == b;
-	return strcmp(a, b) == 0;
 }
 
 int fmt_nodes_check_unique(const struct lwm2m_nodes *n, const char *fmt_name,
@@ -109,6 +125,37 @@ int fmt_nodes_check_unique(const struct lwm2m_nodes *n, const char *fmt_name,
 				"a single value", b_name);
 	}
 	return 0;
+}
+
+int fmt_nodes_sort_unique(struct lwm2m_nodes *n, const char *fmt_name, struct lwm2m_error *err)
+{
+	uint64_t ka, kb;
+
+	if(n->count < 2) return 0;
+	ka = fmt_path_key(&n->items[0].path);
+	for(size_t i = 1; i < n->count; i++, ka = kb){
+		const struct lwm2m_node *a = &n->items[i - 1], *b = &n->items[i];
+		bool same = !a->prefix && !b->prefix;
+		unsigned shift;
+
+		kb = fmt_path_key(&b->path);
+		if(!same){
+			int c = fmt_node_cmp(a, b);
+			if(c > 0) goto unsorted;
+			same = c == 0 || same_prefix(a->prefix, b->prefix);
+			if(!same) continue;
+		}
+		if(ka > kb || (ka == kb && a->path.len > b->path.len)) goto unsorted;
+		/* b inside a (or equal): a no longer, same IDs down to a's level */
+		shift = 16u * (unsigned)(LWM2M_PATH_MAX_DEPTH - a->path.len);
+		if(a->path.len <= b->path.len && (a->path.len == 0 || (ka >> shift) == (kb >> shift))){
+			return fmt_nodes_check_unique(n, fmt_name, err);    /* words the message */
+		}
+	}
+	return 0;
+unsorted:
+	nodes_sort(n);
+	return fmt_nodes_check_unique(n, fmt_name, err);
 }
 
 int fmt_nodes_check_input(const struct lwm2m_nodes *n, const struct lwm2m_path *req,
@@ -263,7 +310,14 @@ bool fmt_utf8_valid(const uint8_t *p, size_t len)
 		size_t n;
 
 		if(c < 0x80){
-			i++;
+			uint64_t w;
+			/* ASCII runs eight bytes at a time */
+			while(len - i >= 8){
+				memcpy(&w, p + i, 8);
+				if(w & 0x8080808080808080ull) break;
+				i += 8;
+			}
+			if(i < len && p[i] < 0x80) i++;
 			continue;
 		}
 		if(c >= 0xc2 && c <= 0xdf){ n = 1; cp = c & 0x1f; }
@@ -530,25 +584,28 @@ struct fmt_entry {
 	const char *media_type;
 	fmt_decode_fn decode;      /* NULL: this library does not read it */
 	fmt_encode_fn encode;      /* NULL: this library does not write it */
+	bool sorted;               /* the decoder returns its nodes sorted already */
 };
 
 static const struct fmt_entry formats[] = {
-	{ LWM2M_CF_TEXT, "text", "text/plain;charset=utf-8", fmt_text_decode, fmt_text_encode },
-	{ LWM2M_CF_LINK, "link", "application/link-format", NULL, NULL },
-	{ LWM2M_CF_OPAQUE, "opaque", "application/octet-stream", fmt_opaque_decode, fmt_opaque_encode },
-	{ LWM2M_CF_CBOR, "cbor", "application/cbor", fmt_cbor_decode, fmt_cbor_encode },
+	{ LWM2M_CF_TEXT, "text", "text/plain;charset=utf-8", fmt_text_decode, fmt_text_encode, true },
+	{ LWM2M_CF_LINK, "link", "application/link-format", NULL, NULL, false },
+	{ LWM2M_CF_OPAQUE, "opaque", "application/octet-stream", fmt_opaque_decode, fmt_opaque_encode,
+		true },
+	{ LWM2M_CF_CBOR, "cbor", "application/cbor", fmt_cbor_decode, fmt_cbor_encode, true },
 	{ LWM2M_CF_SENML_JSON, "senml-json", "application/senml+json", senml_json_decode,
-		senml_json_encode },
+		senml_json_encode, false },
 	{ LWM2M_CF_SENML_CBOR, "senml-cbor", "application/senml+cbor", senml_cbor_decode,
-		senml_cbor_encode },
+		senml_cbor_encode, false },
 	{ LWM2M_CF_SENML_ETCH_JSON, "senml-etch-json", "application/senml-etch+json",
-		senml_etch_json_decode, senml_etch_json_encode },
+		senml_etch_json_decode, senml_etch_json_encode, false },
 	{ LWM2M_CF_SENML_ETCH_CBOR, "senml-etch-cbor", "application/senml-etch+cbor",
-		senml_etch_cbor_decode, senml_etch_cbor_encode },
-	{ LWM2M_CF_TLV, "tlv", "application/vnd.oma.lwm2m+tlv", fmt_tlv_decode, fmt_tlv_encode },
-	{ LWM2M_CF_OMA_JSON, "oma-json", "application/vnd.oma.lwm2m+json", NULL, NULL },
+		senml_etch_cbor_decode, senml_etch_cbor_encode, false },
+	{ LWM2M_CF_TLV, "tlv", "application/vnd.oma.lwm2m+tlv", fmt_tlv_decode, fmt_tlv_encode, true },
+	{ LWM2M_CF_OMA_JSON, "oma-json", "application/vnd.oma.lwm2m+json", omajson_decode, omajson_encode,
+		false },
 	{ LWM2M_CF_LWM2M_CBOR, "lwm2m-cbor", "application/vnd.oma.lwm2m+cbor", fmt_lwm2m_cbor_decode,
-		fmt_lwm2m_cbor_encode },
+		fmt_lwm2m_cbor_encode, true },
 };
 
 static const struct fmt_entry *fmt_find(uint16_t cf)
@@ -575,6 +632,7 @@ int fmt_decode(uint16_t cf, const uint8_t *buf, size_t len, const struct lwm2m_p
 	const struct fmt_entry *e = fmt_find(cf);
 	struct lwm2m_nodes tmp;
 	char label[48];
+	bool merge;
 	int rc;
 
 	if(!e || !e->decode){
@@ -583,13 +641,14 @@ int fmt_decode(uint16_t cf, const uint8_t *buf, size_t len, const struct lwm2m_p
 	if(!buf && len) return lwm2m_fail(err, LWM2M_EINVAL, -1, "no payload buffer");
 	if(!buf) buf = (const uint8_t *)"";
 	nodes_init(&tmp);
+	merge = out->count > 0;
 	rc = e->decode(buf, len, req, typer, lim, &tmp, err);
 	if(rc == 0){
 		rc = fmt_nodes_move(out, &tmp);
 		if(rc) lwm2m_fail(err, LWM2M_ENOMEM, -1, "out of memory");
 	}
 	nodes_free(&tmp);
-	if(rc == 0) nodes_sort(out);
+	if(rc == 0 && (merge || !e->sorted)) nodes_sort(out);
 	return rc;
 }
 

@@ -8,6 +8,8 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,50 +30,60 @@ static const char *const major_names[] = {
 	"array", "map", "tag", "simple value or float",
 };
 
-int fmt_cbor_head(struct fmt_cbor_rd *r, struct fmt_cbor_head *h)
+int fmt_cbor_head_full(struct fmt_cbor_rd *r, struct fmt_cbor_head *h)
 {
 	size_t off = fmt_cbor_off(r);
-	uint8_t ib;
+	uint8_t ib, major, ai;
+	uint64_t v = 0;
+	bool indef = false;
 
 	if(r->p >= r->end){
 		return lwm2m_fail(r->err, LWM2M_EINVAL, (long)off, "CBOR: truncated, an item is missing at byte %zu",
 				off);
 	}
+	/* Work in locals and store h once: reading back fields just written byte by byte
+	 * stalls store forwarding on this hot path. */
 	ib = *r->p++;
-	h->off = off;
-	h->major = ib >> 5;
-	h->ai = ib & 0x1f;
-	h->indef = false;
-	if(h->ai < 24){
-		h->arg = h->ai;
-	}else if(h->ai <= 27){
-		size_t n = (size_t)1 << (h->ai - 24);
-		uint64_t v = 0;
-		if((size_t)(r->end - r->p) < n){
+	major = ib >> 5;
+	ai = ib & 0x1f;
+	if(ai < 24){
+		v = ai;
+	}else if(ai <= 27){
+		size_t n = (size_t)1 << (ai - 24);
+		const uint8_t *p = r->p;
+		if((size_t)(r->end - p) < n){
 			return lwm2m_fail(r->err, LWM2M_EINVAL, (long)off,
-					"CBOR: truncated %s head at byte %zu", major_names[h->major], off);
+					"CBOR: truncated %s head at byte %zu", major_names[major], off);
 		}
-		for(size_t i = 0; i < n; i++) v = (v << 8) | r->p[i];
+		switch(n){
+		case 1: v = p[0]; break;
+		case 2: v = (uint64_t)p[0] << 8 | p[1]; break;
+		case 4: v = (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 | p[3]; break;
+		default: for(size_t i = 0; i < 8; i++) v = (v << 8) | p[i]; break;
+		}
 		r->p += n;
-		h->arg = v;
-		if(h->major == FMT_CBOR_SIMPLE && h->ai == 24 && v < 32){
+		if(major == FMT_CBOR_SIMPLE && ai == 24 && v < 32){
 			return lwm2m_fail(r->err, LWM2M_EINVAL, (long)off,
 					"CBOR: simple value %" PRIu64 " in two bytes at byte %zu", v, off);
 		}
-	}else if(h->ai < 31){
+	}else if(ai < 31){
 		return lwm2m_fail(r->err, LWM2M_EINVAL, (long)off,
-				"CBOR: reserved additional information %u at byte %zu", (unsigned)h->ai, off);
+				"CBOR: reserved additional information %u at byte %zu", (unsigned)ai, off);
 	}else{
-		if(h->major == FMT_CBOR_SIMPLE){
+		if(major == FMT_CBOR_SIMPLE){
 			return lwm2m_fail(r->err, LWM2M_EINVAL, (long)off, "CBOR: unexpected break at byte %zu", off);
 		}
-		if(h->major < FMT_CBOR_BYTES || h->major == FMT_CBOR_TAG){
+		if(major < FMT_CBOR_BYTES || major == FMT_CBOR_TAG){
 			return lwm2m_fail(r->err, LWM2M_EINVAL, (long)off,
-					"CBOR: %s with indefinite length at byte %zu", major_names[h->major], off);
+					"CBOR: %s with indefinite length at byte %zu", major_names[major], off);
 		}
-		h->indef = true;
-		h->arg = 0;
+		indef = true;
 	}
+	h->off = off;
+	h->major = major;
+	h->ai = ai;
+	h->indef = indef;
+	h->arg = v;
 	return 0;
 }
 
@@ -88,7 +100,7 @@ int fmt_cbor_string(struct fmt_cbor_rd *r, const struct fmt_cbor_head *h, const 
 		size_t *len, uint8_t **owned)
 {
 	uint8_t *acc = NULL;
-	size_t total = 0;
+	size_t total = 0, cap = 0;
 
 	*owned = NULL;
 	if(!h->indef){
@@ -124,12 +136,17 @@ int fmt_cbor_string(struct fmt_cbor_rd *r, const struct fmt_cbor_head *h, const 
 			return lwm2m_fail(r->err, LWM2M_EINVAL, (long)c.off,
 					"CBOR: string chunk at byte %zu is longer than the input", c.off);
 		}
-		grown = realloc(acc, total + (size_t)c.arg + 1);
-		if(!grown){
-			free(acc);
-			return lwm2m_fail(r->err, LWM2M_ENOMEM, (long)c.off, "out of memory");
+		if(total + (size_t)c.arg + 1 > cap){
+			/* doubling: many tiny chunks must not cost a copy each */
+			size_t want = total + (size_t)c.arg + 1;
+			cap = cap * 2 > want ? cap * 2 : want;
+			grown = realloc(acc, cap);
+			if(!grown){
+				free(acc);
+				return lwm2m_fail(r->err, LWM2M_ENOMEM, (long)c.off, "out of memory");
+			}
+			acc = grown;
 		}
-		acc = grown;
 		memcpy(acc + total, r->p, (size_t)c.arg);
 		total += (size_t)c.arg;
 		r->p += c.arg;
@@ -223,6 +240,33 @@ static double bits_to_double(uint64_t b)
 	return d;
 }
 
+const char *fmt_where_str(const struct fmt_where *w, char *buf, size_t size)
+{
+	char p[LWM2M_PATH_STR_MAX] = "";
+
+	if(!w) return "value";
+	if(w->path) path_format(w->path, p, sizeof(p));
+	snprintf(buf, size, "%s%s%s%s%s", w->fmt_name ? w->fmt_name : "", w->fmt_name ? " " : "",
+			w->prefix ? w->prefix : "", w->prefix ? ":" : "", p);
+	return buf;
+}
+
+/* Fails with the value's name in front; the name is formatted only here, on failure. */
+static int wfail(struct fmt_cbor_rd *r, const struct fmt_where *w, int code, long off,
+		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int wfail(struct fmt_cbor_rd *r, const struct fmt_where *w, int code, long off,
+		const char *fmt, ...)
+{
+	char msg[LWM2M_ERROR_MSG_MAX], name[FMT_NODE_NAME_MAX];
+	va_list ap;
+
+	if(!r->err) return -code;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return lwm2m_fail(r->err, code, off, "%s: %s", fmt_where_str(w, name, sizeof(name)), msg);
+}
+
 /* A value item as it is on the wire, before the resource type is applied. */
 enum wire_kind { W_UINT, W_NEG, W_FLOAT, W_BOOL, W_NULL, W_BYTES, W_TEXT, W_TIME };
 
@@ -295,12 +339,15 @@ static int read_decimal_fraction(struct fmt_cbor_rd *r, size_t off, double *out)
 	return 0;
 }
 
-static int read_wire(struct fmt_cbor_rd *r, struct wire *w, const char *what)
+static int read_wire(struct fmt_cbor_rd *r, struct wire *w, const struct fmt_where *what)
 {
 	struct fmt_cbor_head h = { 0 };
 	int rc;
 
-	memset(w, 0, sizeof(*w));
+	/* no memset: this runs once per value; each kind sets what it uses */
+	w->owned = NULL;
+	w->data = NULL;
+	w->len = 0;
 	w->off = fmt_cbor_off(r);
 	rc = fmt_cbor_head(r, &h);
 	if(rc) return rc;
@@ -311,8 +358,8 @@ static int read_wire(struct fmt_cbor_rd *r, struct wire *w, const char *what)
 		return 0;
 	case FMT_CBOR_NEGINT:
 		if(h.arg > (uint64_t)INT64_MAX){
-			return lwm2m_fail(r->err, LWM2M_ERANGE, (long)h.off,
-					"%s: negative integer at byte %zu is below the 64-bit range", what, h.off);
+			return wfail(r, what, LWM2M_ERANGE, (long)h.off,
+					"negative integer at byte %zu is below the 64-bit range", h.off);
 		}
 		w->kind = W_NEG;
 		w->i = -1 - (int64_t)h.arg;
@@ -323,8 +370,8 @@ static int read_wire(struct fmt_cbor_rd *r, struct wire *w, const char *what)
 		return fmt_cbor_string(r, &h, &w->data, &w->len, &w->owned);
 	case FMT_CBOR_ARRAY:
 	case FMT_CBOR_MAP:
-		return lwm2m_fail(r->err, LWM2M_EINVAL, (long)h.off, "%s: %s at byte %zu is not a value",
-				what, h.major == FMT_CBOR_ARRAY ? "an array" : "a map", h.off);
+		return wfail(r, what, LWM2M_EINVAL, (long)h.off, "%s at byte %zu is not a value",
+				h.major == FMT_CBOR_ARRAY ? "an array" : "a map", h.off);
 	case FMT_CBOR_TAG:
 		break;
 	default:
@@ -350,8 +397,8 @@ static int read_wire(struct fmt_cbor_rd *r, struct wire *w, const char *what)
 			w->f = bits_to_double(h.arg);
 			return 0;
 		default:
-			return lwm2m_fail(r->err, LWM2M_EINVAL, (long)h.off,
-					"%s: simple value %" PRIu64 " at byte %zu is not a value", what,
+			return wfail(r, what, LWM2M_EINVAL, (long)h.off,
+					"simple value %" PRIu64 " at byte %zu is not a value",
 					h.ai == 24 ? h.arg : h.ai, h.off);
 		}
 	}
@@ -360,14 +407,14 @@ static int read_wire(struct fmt_cbor_rd *r, struct wire *w, const char *what)
 		struct fmt_cbor_head t = { 0 };
 		if((rc = fmt_cbor_head(r, &t)) != 0) return rc;
 		if(t.major != FMT_CBOR_TEXT){
-			return lwm2m_fail(r->err, LWM2M_EINVAL, (long)t.off,
-					"%s: tag 0 at byte %zu needs a text string", what, h.off);
+			return wfail(r, what, LWM2M_EINVAL, (long)t.off,
+					"tag 0 at byte %zu needs a text string", h.off);
 		}
 		if((rc = fmt_cbor_string(r, &t, &w->data, &w->len, &w->owned)) != 0) return rc;
 		w->kind = W_TIME;
 		if(fmt_parse_rfc3339((const char *)w->data, w->len, &w->i) != 0){
-			return lwm2m_fail(r->err, LWM2M_EINVAL, (long)t.off,
-					"%s: tag 0 at byte %zu holds no RFC 3339 date-time", what, h.off);
+			return wfail(r, what, LWM2M_EINVAL, (long)t.off,
+					"tag 0 at byte %zu holds no RFC 3339 date-time", h.off);
 		}
 		return 0;
 	}
@@ -386,8 +433,8 @@ static int read_wire(struct fmt_cbor_rd *r, struct wire *w, const char *what)
 			ok = float_to_int64(floor(f), &w->i);       /* whole seconds */
 		}
 		if(!ok){
-			return lwm2m_fail(r->err, LWM2M_EINVAL, (long)h.off,
-					"%s: tag 1 at byte %zu needs a number of seconds", what, h.off);
+			return wfail(r, what, LWM2M_EINVAL, (long)h.off,
+					"tag 1 at byte %zu needs a number of seconds", h.off);
 		}
 		return 0;
 	}
@@ -395,23 +442,23 @@ static int read_wire(struct fmt_cbor_rd *r, struct wire *w, const char *what)
 		w->kind = W_FLOAT;
 		return read_decimal_fraction(r, h.off, &w->f);
 	}
-	return lwm2m_fail(r->err, LWM2M_EINVAL, (long)h.off, "%s: tag %" PRIu64 " at byte %zu is not an LwM2M value",
-			what, h.arg, h.off);
+	return wfail(r, what, LWM2M_EINVAL, (long)h.off, "tag %" PRIu64 " at byte %zu is not an LwM2M value",
+			h.arg, h.off);
 }
 
 static int wire_mismatch(struct fmt_cbor_rd *r, const struct wire *w, enum lwm2m_type want,
-		const char *what)
+		const struct fmt_where *what)
 {
-	return lwm2m_fail(r->err, LWM2M_ETYPE, (long)w->off, "%s: expected %s, got %s at byte %zu", what,
+	return wfail(r, what, LWM2M_ETYPE, (long)w->off, "expected %s, got %s at byte %zu",
 			lwm2m_type_name(want), wire_names[w->kind], w->off);
 }
 
-static int set_text(struct fmt_cbor_rd *r, const struct wire *w, enum lwm2m_type t, const char *what,
-		struct lwm2m_value *out)
+static int set_text(struct fmt_cbor_rd *r, const struct wire *w, enum lwm2m_type t,
+		const struct fmt_where *what, struct lwm2m_value *out)
 {
 	if(t != LWM2M_TYPE_OPAQUE && !fmt_utf8_valid(w->data, w->len)){
-		return lwm2m_fail(r->err, LWM2M_EINVAL, (long)w->off, "%s: invalid UTF-8 in the text at byte %zu",
-				what, w->off);
+		return wfail(r, what, LWM2M_EINVAL, (long)w->off, "invalid UTF-8 in the text at byte %zu",
+				w->off);
 	}
 	if(value_set_bytes(out, t, w->data, w->len) != 0){
 		return lwm2m_fail(r->err, LWM2M_ENOMEM, (long)w->off, "out of memory");
@@ -420,7 +467,7 @@ static int set_text(struct fmt_cbor_rd *r, const struct wire *w, enum lwm2m_type
 }
 
 static int wire_to_value(struct fmt_cbor_rd *r, const struct wire *w, enum lwm2m_type want,
-		const char *what, struct lwm2m_value *out)
+		const struct fmt_where *what, struct lwm2m_value *out)
 {
 	int64_t i;
 
@@ -455,8 +502,8 @@ static int wire_to_value(struct fmt_cbor_rd *r, const struct wire *w, enum lwm2m
 	case LWM2M_TYPE_INTEGER:
 	case LWM2M_TYPE_TIME:
 		if(w->kind == W_UINT && w->u > (uint64_t)INT64_MAX){
-			return lwm2m_fail(r->err, LWM2M_ERANGE, (long)w->off,
-					"%s: %" PRIu64 " at byte %zu is above the %s range", what, w->u, w->off,
+			return wfail(r, what, LWM2M_ERANGE, (long)w->off,
+					"%" PRIu64 " at byte %zu is above the %s range", w->u, w->off,
 					lwm2m_type_name(want));
 		}
 		if(w->kind == W_UINT) i = (int64_t)w->u;
@@ -477,8 +524,8 @@ static int wire_to_value(struct fmt_cbor_rd *r, const struct wire *w, enum lwm2m
 		}else if(w->kind == W_TIME && w->i >= 0){
 			out->v.u = (uint64_t)w->i;
 		}else if(w->kind == W_NEG || w->kind == W_TIME){
-			return lwm2m_fail(r->err, LWM2M_ERANGE, (long)w->off,
-					"%s: negative value at byte %zu for an unsigned resource", what, w->off);
+			return wfail(r, what, LWM2M_ERANGE, (long)w->off,
+					"negative value at byte %zu for an unsigned resource", w->off);
 		}else{
 			break;
 		}
@@ -502,8 +549,8 @@ static int wire_to_value(struct fmt_cbor_rd *r, const struct wire *w, enum lwm2m
 		/* Zephyr's CBOR writer counts the C string's NUL into the length. */
 		if(len > 0 && w->data[len - 1] == '\0') len--;
 		if(fmt_parse_objlnk((const char *)w->data, len, &out->v.lnk.obj, &out->v.lnk.inst) != 0){
-			return lwm2m_fail(r->err, LWM2M_EINVAL, (long)w->off,
-					"%s: the object link at byte %zu is not \"oid:iid\"", what, w->off);
+			return wfail(r, what, LWM2M_EINVAL, (long)w->off,
+					"the object link at byte %zu is not \"oid:iid\"", w->off);
 		}
 		out->type = want;
 		return 0;
@@ -512,16 +559,71 @@ static int wire_to_value(struct fmt_cbor_rd *r, const struct wire *w, enum lwm2m
 	return wire_mismatch(r, w, want, what);
 }
 
-int fmt_cbor_read_value(struct fmt_cbor_rd *r, enum lwm2m_type want, const char *what,
+/* The usual cases, straight from the head: an integer for an Integer, a float for a Float,
+ * a boolean, a definite text for a String. 1 = done, 0 = take the general path. */
+static int read_value_fast(struct fmt_cbor_rd *r, enum lwm2m_type want, const struct fmt_where *what,
+		struct lwm2m_value *out, int *rc)
+{
+	const uint8_t *start = r->p;
+	struct fmt_cbor_head h;
+
+	if(r->p >= r->end) return 0;
+	switch(*r->p >> 5){
+	case FMT_CBOR_UINT:
+	case FMT_CBOR_NEGINT:
+		if(want != LWM2M_TYPE_INTEGER && want != LWM2M_TYPE_NONE) return 0;
+		if(fmt_cbor_head(r, &h) != 0 || h.arg > (uint64_t)INT64_MAX) break;
+		out->type = LWM2M_TYPE_INTEGER;
+		out->v.i = h.major == FMT_CBOR_UINT ? (int64_t)h.arg : -1 - (int64_t)h.arg;
+		*rc = 0;
+		return 1;
+	case FMT_CBOR_TEXT:
+		if((want != LWM2M_TYPE_STRING && want != LWM2M_TYPE_NONE) || (*r->p & 0x1f) == 31) return 0;
+		if(fmt_cbor_head(r, &h) != 0 || h.arg > (uint64_t)(r->end - r->p)) break;
+		if(!fmt_utf8_valid(r->p, (size_t)h.arg)){
+			*rc = wfail(r, what, LWM2M_EINVAL, (long)h.off, "invalid UTF-8 in the text at byte %zu", h.off);
+			return 1;
+		}
+		*rc = value_set_bytes(out, LWM2M_TYPE_STRING, r->p, (size_t)h.arg) == 0 ? 0 :
+			lwm2m_fail(r->err, LWM2M_ENOMEM, (long)h.off, "out of memory");
+		r->p += h.arg;
+		return 1;
+	case FMT_CBOR_SIMPLE:
+		if(*r->p == 0xf4 || *r->p == 0xf5){
+			if(want != LWM2M_TYPE_BOOLEAN && want != LWM2M_TYPE_NONE) return 0;
+			out->type = LWM2M_TYPE_BOOLEAN;
+			out->v.b = *r->p++ == 0xf5;
+			*rc = 0;
+			return 1;
+		}
+		if((*r->p & 0x1f) < 25 || (*r->p & 0x1f) > 27) return 0;
+		if(want != LWM2M_TYPE_FLOAT && want != LWM2M_TYPE_NONE) return 0;
+		if(fmt_cbor_head(r, &h) != 0) break;
+		out->type = LWM2M_TYPE_FLOAT;
+		out->v.f = h.ai == 25 ? fmt_half_to_double((uint16_t)h.arg) :
+			h.ai == 26 ? bits_to_float((uint32_t)h.arg) : bits_to_double(h.arg);
+		*rc = 0;
+		return 1;
+	default:
+		return 0;
+	}
+	r->p = start;        /* malformed: let the general path say what is wrong */
+	return 0;
+}
+
+int fmt_cbor_read_value(struct fmt_cbor_rd *r, enum lwm2m_type want, const struct fmt_where *what,
 		struct lwm2m_value *out)
 {
 	struct wire w;
-	int rc = read_wire(r, &w, what);
+	int rc;
+
+	if(read_value_fast(r, want, what, out, &rc)) return rc;
+	rc = read_wire(r, &w, what);
 
 	if(rc == 0){
 		if(w.kind == W_NULL && want != LWM2M_TYPE_NONE){
-			rc = lwm2m_fail(r->err, LWM2M_ETYPE, (long)w.off, "%s: null at byte %zu for a %s resource",
-					what, w.off, lwm2m_type_name(want));
+			rc = wfail(r, what, LWM2M_ETYPE, (long)w.off, "null at byte %zu for a %s resource", w.off,
+					lwm2m_type_name(want));
 		}else{
 			rc = wire_to_value(r, &w, want, what, out);
 		}
@@ -680,7 +782,7 @@ int fmt_cbor_decode(const uint8_t *buf, size_t len, const struct lwm2m_path *req
 	struct lwm2m_path path;
 	enum lwm2m_type type;
 	struct lwm2m_node *node = NULL;
-	char what[LWM2M_PATH_STR_MAX + 8];
+	struct fmt_where what = { "CBOR", NULL, NULL };
 	int rc;
 
 	rc = fmt_single_target(req, typer, "CBOR", &path, &type, err);
@@ -691,9 +793,8 @@ int fmt_cbor_decode(const uint8_t *buf, size_t len, const struct lwm2m_path *req
 	rc = fmt_dec_push(&d, 0, &node);
 	if(rc) return rc;
 	node->path = path;
-	memcpy(what, "CBOR ", 5);
-	path_format(&path, what + 5, sizeof(what) - 5);
-	rc = fmt_cbor_read_value(&r, type, what, &node->value);
+	what.path = &node->path;
+	rc = fmt_cbor_read_value(&r, type, &what, &node->value);
 	if(rc == 0 && !fmt_cbor_at_end(&r)){
 		size_t off = fmt_cbor_off(&r);
 		rc = lwm2m_fail(err, LWM2M_EINVAL, (long)off, "CBOR: %zu bytes after the value at byte %zu",

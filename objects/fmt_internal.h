@@ -26,9 +26,16 @@
 
 /* ---- typer ---------------------------------------------------------------------------- */
 
-/* typer->type_of, or LWM2M_TYPE_NONE when there is no typer. */
-enum lwm2m_type fmt_type_of(const struct fmt_typer *t, const char *prefix,
-		const struct lwm2m_path *p);
+/* typer->type_of, or LWM2M_TYPE_NONE when there is no typer (or it answers out of range). */
+static inline enum lwm2m_type fmt_type_of(const struct fmt_typer *t, const char *prefix,
+		const struct lwm2m_path *p)
+{
+	enum lwm2m_type type;
+
+	if(!t || !t->type_of) return LWM2M_TYPE_NONE;
+	type = t->type_of(t->ctx, prefix, p);
+	return (unsigned)type <= (unsigned)LWM2M_TYPE_CORELNK ? type : LWM2M_TYPE_NONE;
+}
 /* typer->is_multiple for /o/i/r (1, 0, or -1 when unknown or no typer). */
 int fmt_is_multiple(const struct fmt_typer *t, const char *prefix, const struct lwm2m_path *p);
 
@@ -40,14 +47,69 @@ struct fmt_dec {
 	struct lwm2m_error *err;
 	size_t max_nodes;   /* the smaller of the configured limit and the input size + 1 */
 	size_t max_depth;
+	bool unsorted;      /* fmt_dec_placed saw nodes out of order ... */
+	bool nested;        /* ... or a node equal to or inside the one before it */
+	uint8_t last_len;   /* the last placed node's path length and key */
+	uint64_t last_key;
 };
 
 /* Limits from `lim` (NULL = defaults); the node bound also never exceeds input_len + 1, so
  * memory use is bounded by the input size whatever the input says. */
 void fmt_dec_init(struct fmt_dec *d, const struct fmt_typer *typer, const struct fmt_limits *lim,
 		size_t input_len, struct lwm2m_nodes *out, struct lwm2m_error *err);
+/* Room for about `n` more nodes (capped by the node limit), so that a large payload does
+ * not regrow the list many times; a hint only: failure is not an error. */
+void fmt_dec_reserve(struct fmt_dec *d, size_t n);
 /* A new zeroed node in *node; fails (limit or memory) with d->err filled. */
-int fmt_dec_push(struct fmt_dec *d, size_t offset, struct lwm2m_node **node);
+int fmt_dec_push_slow(struct fmt_dec *d, size_t offset, struct lwm2m_node **node);
+static inline int fmt_dec_push(struct fmt_dec *d, size_t offset, struct lwm2m_node **node)
+{
+	struct lwm2m_nodes *n = d->out;
+
+	if(n->count < n->cap && n->count < d->max_nodes){
+		*node = &n->items[n->count++];
+		**node = (struct lwm2m_node){ 0 };
+		return 0;
+	}
+	return fmt_dec_push_slow(d, offset, node);
+}
+/* The IDs of a path packed into one number, absent levels 0: comparing keys, then
+ * lengths, gives the node order (parents before children, then by IDs). */
+static inline uint64_t fmt_path_key(const struct lwm2m_path *p)
+{
+	uint8_t n = p->len < LWM2M_PATH_MAX_DEPTH ? p->len : LWM2M_PATH_MAX_DEPTH;
+	uint64_t k = (uint64_t)p->ids[0] << 48 | (uint64_t)p->ids[1] << 32 | (uint64_t)p->ids[2] << 16 |
+		p->ids[3];
+	/* IDs past the length may hold anything: clear them */
+	return n ? k & (~0ull << (16u * (LWM2M_PATH_MAX_DEPTH - n))) : 0;
+}
+
+/* Call once the last pushed node has its path and prefix: compares it with the one before
+ * (whose key is kept), so that fmt_dec_finish needs no pass of its own. */
+static inline void fmt_dec_placed(struct fmt_dec *d)
+{
+	const struct lwm2m_node *b = &d->out->items[d->out->count - 1];
+	uint64_t ka = d->last_key, kb = fmt_path_key(&b->path);
+	uint8_t la = d->last_len;
+	unsigned shift;
+
+	d->last_key = kb;
+	d->last_len = b->path.len;
+	if(d->out->count < 2 || d->unsorted) return;
+	if(b->prefix || d->out->items[d->out->count - 2].prefix){
+		d->unsorted = true;        /* gateway content: let fmt_dec_finish sort and check */
+		return;
+	}
+	if(ka > kb || (ka == kb && la > b->path.len)){
+		d->unsorted = true;
+		return;
+	}
+	shift = 16u * (unsigned)(LWM2M_PATH_MAX_DEPTH - la);
+	if(la <= b->path.len && (la == 0 || (ka >> shift) == (kb >> shift))) d->nested = true;
+}
+
+/* Sorts and checks for duplicates only when fmt_dec_placed saw a reason to. */
+int fmt_dec_finish(struct fmt_dec *d, const char *fmt_name);
 
 /* Depth bound of `lim` (NULL or 0 = FMT_DEFAULT_MAX_DEPTH). */
 size_t fmt_limits_depth(const struct fmt_limits *lim);
@@ -69,6 +131,12 @@ int fmt_nodes_check_unique(const struct lwm2m_nodes *n, const char *fmt_name,
  * below `req` (NULL = root). */
 int fmt_nodes_check_input(const struct lwm2m_nodes *n, const struct lwm2m_path *req,
 		struct lwm2m_error *err);
+
+/* nodes_sort followed by fmt_nodes_check_unique, in one pass when the list is sorted
+ * already (the usual case for a decoder's output). */
+int fmt_nodes_sort_unique(struct lwm2m_nodes *n, const char *fmt_name, struct lwm2m_error *err);
+/* nodes_sort's order: <0, 0, >0. */
+int fmt_node_cmp(const struct lwm2m_node *a, const struct lwm2m_node *b);
 
 /* Moves every node of `from` to the end of `to` (from is left empty). */
 int fmt_nodes_move(struct lwm2m_nodes *to, struct lwm2m_nodes *from);
@@ -136,8 +204,23 @@ static inline bool fmt_cbor_at_end(const struct fmt_cbor_rd *r)
 }
 /* Reads the head of the next item. A break byte (0xff) is an error here: use
  * fmt_cbor_break first where one may appear. Rejects reserved additional information and
- * indefinite lengths on majors that have none. */
-int fmt_cbor_head(struct fmt_cbor_rd *r, struct fmt_cbor_head *h);
+ * indefinite lengths on majors that have none. The one-byte heads are handled inline
+ * (they are most of a payload); fmt_cbor_head_full does the rest. */
+int fmt_cbor_head_full(struct fmt_cbor_rd *r, struct fmt_cbor_head *h);
+static inline int fmt_cbor_head(struct fmt_cbor_rd *r, struct fmt_cbor_head *h)
+{
+	if(r->p < r->end && (*r->p & 0x1f) < 24){
+		uint8_t ib = *r->p;
+		h->off = (size_t)(r->p - r->start);
+		h->major = ib >> 5;
+		h->ai = ib & 0x1f;
+		h->indef = false;
+		h->arg = h->ai;
+		r->p++;
+		return 0;
+	}
+	return fmt_cbor_head_full(r, h);
+}
 /* True (and consumed) when the next byte is a break; false at the end of input too. */
 bool fmt_cbor_break(struct fmt_cbor_rd *r);
 
@@ -152,11 +235,21 @@ int fmt_cbor_skip(struct fmt_cbor_rd *r, size_t max_depth);
 
 double fmt_half_to_double(uint16_t h);
 
+/* Names a value in messages ("LwM2M CBOR dev1:/3/0/1"); formatted only when a message is
+ * written, so decoders pay nothing for it on the good path. */
+struct fmt_where {
+	const char *fmt_name;            /* NULL: none */
+	const char *prefix;              /* NULL: none */
+	const struct lwm2m_path *path;   /* NULL: none */
+};
+const char *fmt_where_str(const struct fmt_where *w, char *buf, size_t size);
+
 /* Reads one value item and converts it to `want` (LWM2M_TYPE_NONE: the wire type, with
- * null giving a NONE value). `what` names the path for messages. Accepts integers of any
- * argument width, half/single/double floats, tag 0/1 times, tag 4 decimal fractions,
- * indefinite strings; a trailing NUL on an object link is dropped (Zephyr writes one). */
-int fmt_cbor_read_value(struct fmt_cbor_rd *r, enum lwm2m_type want, const char *what,
+ * null giving a NONE value). `what` (may be NULL) names the value in messages. Accepts
+ * integers of any argument width, half/single/double floats, tag 0/1 times, tag 4 decimal
+ * fractions, indefinite strings; a trailing NUL on an object link is dropped (Zephyr
+ * writes one). */
+int fmt_cbor_read_value(struct fmt_cbor_rd *r, enum lwm2m_type want, const struct fmt_where *what,
 		struct lwm2m_value *out);
 
 /* ---- CBOR writer ---------------------------------------------------------------------- */

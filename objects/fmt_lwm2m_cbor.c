@@ -24,12 +24,21 @@ struct lc_dec {
 	const struct lwm2m_path *req;
 };
 
+static bool below(const struct lwm2m_path *p, const struct lwm2m_path *base)
+{
+	if(base->len > p->len) return false;
+	for(uint8_t i = 0; i < base->len; i++){
+		if(p->ids[i] != base->ids[i]) return false;
+	}
+	return true;
+}
+
 static int check_base(struct lc_dec *c, const struct lwm2m_path *p, const char *prefix, size_t off,
 		bool leaf)
 {
 	char ps[LWM2M_PATH_STR_MAX], rs[LWM2M_PATH_STR_MAX];
 
-	if(!c->req || path_starts_with(p, c->req)) return 0;
+	if(!c->req || below(p, c->req)) return 0;
 	if(!leaf && path_starts_with(c->req, p)) return 0;     /* still on the way down */
 	path_format(p, ps, sizeof(ps));
 	path_format(c->req, rs, sizeof(rs));
@@ -50,6 +59,7 @@ static int push(struct lc_dec *c, const struct lwm2m_path *p, const char *prefix
 		n->prefix = strdup(prefix);
 		if(!n->prefix) return lwm2m_fail(c->d.err, LWM2M_ENOMEM, (long)off, "out of memory");
 	}
+	fmt_dec_placed(&c->d);
 	*out = n;
 	return 0;
 }
@@ -142,30 +152,35 @@ static int read_key(struct lc_dec *c, struct lwm2m_path *p, char **prefix, bool 
 static int read_map(struct lc_dec *c, const struct fmt_cbor_head *h, const char *prefix,
 		const struct lwm2m_path *cur, bool top, size_t depth);
 
-static int read_leaf(struct lc_dec *c, const struct lwm2m_path *p, const char *prefix, size_t off)
+/* `inside`: the enclosing map is at or below the request path already, so is this. */
+static int read_leaf(struct lc_dec *c, const struct lwm2m_path *p, const char *prefix, size_t off,
+		bool inside)
 {
 	struct lwm2m_node *n = NULL;
-	char what[FMT_NODE_NAME_MAX + 12], name[FMT_NODE_NAME_MAX];
+	char ps[LWM2M_PATH_STR_MAX];
+	struct fmt_where what = { "LwM2M CBOR", prefix, NULL };
 	enum lwm2m_type type;
 	int rc;
 
 	if(p->len < 3){
-		path_format(p, what, sizeof(what));
+		path_format(p, ps, sizeof(ps));
 		return lwm2m_fail(c->d.err, LWM2M_EINVAL, (long)off,
-				"LwM2M CBOR: value at byte %zu for %s, which is an %s, not a resource", off, what,
+				"LwM2M CBOR: value at byte %zu for %s, which is an %s, not a resource", off, ps,
 				p->len == 2 ? "instance" : p->len == 1 ? "object" : "end device");
 	}
-	rc = check_base(c, p, prefix, off, true);
-	if(rc) return rc;
+	if(!inside){
+		rc = check_base(c, p, prefix, off, true);
+		if(rc) return rc;
+	}
 	type = fmt_type_of(c->d.typer, prefix, p);
 	rc = push(c, p, prefix, off, &n);
 	if(rc) return rc;
-	snprintf(what, sizeof(what), "LwM2M CBOR %s", fmt_node_name(n, name, sizeof(name)));
-	return fmt_cbor_read_value(&c->r, type, what, &n->value);
+	what.path = &n->path;
+	return fmt_cbor_read_value(&c->r, type, &what, &n->value);
 }
 
 static int read_entry(struct lc_dec *c, const char *prefix_in, const struct lwm2m_path *cur,
-		bool top, size_t depth)
+		bool top, bool inside, size_t depth)
 {
 	struct lwm2m_path p = *cur;
 	char *owned_prefix = NULL;
@@ -182,7 +197,7 @@ static int read_entry(struct lc_dec *c, const char *prefix_in, const struct lwm2
 		rc = fmt_cbor_head(&c->r, &vh);
 		if(rc == 0) rc = read_map(c, &vh, prefix, &p, false, depth + 1);
 	}else{
-		rc = read_leaf(c, &p, prefix, off);
+		rc = read_leaf(c, &p, prefix, off, inside);
 	}
 done:
 	free(owned_prefix);
@@ -194,6 +209,7 @@ static int read_map(struct lc_dec *c, const struct fmt_cbor_head *h, const char 
 {
 	struct lwm2m_node *n = NULL;
 	uint64_t entries = 0;
+	bool inside = !c->req || below(cur, c->req);
 	int rc;
 
 	if(depth > c->d.max_depth){
@@ -204,7 +220,7 @@ static int read_map(struct lc_dec *c, const struct fmt_cbor_head *h, const char 
 		return lwm2m_fail(c->d.err, LWM2M_EINVAL, (long)h->off,
 				"LwM2M CBOR: map at byte %zu below a resource instance", h->off);
 	}
-	if(!top){
+	if(!top && !inside){
 		rc = check_base(c, cur, prefix, h->off, false);
 		if(rc) return rc;
 	}
@@ -224,7 +240,7 @@ static int read_map(struct lc_dec *c, const struct fmt_cbor_head *h, const char 
 		}else if(entries == h->arg){
 			break;
 		}
-		rc = read_entry(c, prefix, cur, top, depth);
+		rc = read_entry(c, prefix, cur, top, inside, depth);
 		if(rc) return rc;
 		entries++;
 	}
@@ -251,6 +267,8 @@ int fmt_lwm2m_cbor_decode(const uint8_t *buf, size_t len, const struct lwm2m_pat
 	fmt_dec_init(&c.d, typer, lim, len, out, err);
 	fmt_cbor_rd_init(&c.r, buf, len, err);
 	c.req = req && req->len ? req : NULL;
+	/* a value takes at least 2 bytes (key, value) and usually more than 8 */
+	fmt_dec_reserve(&c.d, len / 8 + 1);
 	rc = fmt_cbor_head(&c.r, &h);
 	if(rc) return rc;
 	if(h.major != FMT_CBOR_MAP){
@@ -263,8 +281,7 @@ int fmt_lwm2m_cbor_decode(const uint8_t *buf, size_t len, const struct lwm2m_pat
 		return lwm2m_fail(err, LWM2M_EINVAL, (long)off, "LwM2M CBOR: %zu bytes after the map at byte %zu",
 				len - off, off);
 	}
-	nodes_sort(out);
-	return fmt_nodes_check_unique(out, "LwM2M CBOR", err);
+	return fmt_dec_finish(&c.d, "LwM2M CBOR");
 }
 
 /* ---- encoding ------------------------------------------------------------------------- */

@@ -6,7 +6,9 @@
  * - a record's name is bn + n, concatenated as strings (RFC 8428), and must then read as
  *   [alternate path]/[gateway prefix/]o/i/r[/ri]: a first segment that is not a number is
  *   the gateway end-device prefix ("/d01/3303/0/5700"); the alternate path ("/lwm2m") is
- *   stripped when the options name it. The leading '/' is optional.
+ *   stripped when the options name it (without the option, "/lwm2m/3/0/0" reads "lwm2m"
+ *   as a gateway prefix: the caller that knows a client's alternate path must pass it).
+ *   The leading '/' is optional.
  * - base name, base time and base value persist until the next record that sets them;
  *   time = bt + t (negative t = historical values); a resolved time of 0 means "now" and
  *   gives a node without a timestamp. A resolved time below 2^28 is relative to now
@@ -25,6 +27,11 @@
  *   nested below another value; the same path at different times is a time series.
  * - records are not checked against the request path (the operation layer does that).
  * - unknown fields are ignored, except must-understand ones (names ending in '_').
+ * - JSON is read by json_num.h (exact numbers, UTF-8 checked); one trailing comma after
+ *   the pack is tolerated, as Leshan does. CBOR: definite or indefinite arrays, maps and
+ *   strings, any key order, half/single/double floats, tag 4 decimal fractions.
+ * - nodes come out sorted (nodes_sort order), also when appended to a non-empty list; on
+ *   failure `out` is left as it was given.
  * - 110/112 need a value in every record; in 320/322 a record without a value, or with a
  *   null value, becomes a node of type LWM2M_TYPE_NONE (Write-Composite: delete that
  *   resource instance; RFC 8790 4: a null value removes the target record; Anjay Lite
@@ -243,6 +250,11 @@ struct senml_dec {
 	size_t nrec;                      /* records seen */
 	char *bn;                         /* current base name (owned) */
 	size_t bn_len, bn_cap;
+	/* A base name ending in '/' after at least one ID is resolved once: names are then
+	 * that path plus the IDs of n. */
+	bool bn_fast;
+	struct lwm2m_path bn_path;
+	size_t bn_pfx_off, bn_pfx_len;
 	double bt;
 	bool has_bv;
 	struct json_num bv;

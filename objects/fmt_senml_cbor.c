@@ -29,6 +29,25 @@ struct crd {
 	size_t nowned;
 };
 
+/* The next item's head. Most heads in a pack (labels, short strings, small integers, map and
+ * array headers, simple values) carry their argument in the initial byte: those are read
+ * inline, everything else by the shared bounded reader. */
+static inline int head(struct crd *c, struct fmt_cbor_head *h)
+{
+	const uint8_t *p = c->rd.p;
+
+	if(p < c->rd.end && (*p & 0x1f) < 24){
+		h->off = (size_t)(p - c->rd.start);
+		h->major = *p >> 5;
+		h->ai = *p & 0x1f;
+		h->arg = h->ai;
+		h->indef = false;
+		c->rd.p = p + 1;
+		return 0;
+	}
+	return fmt_cbor_head(&c->rd, h);
+}
+
 static void crd_release(struct crd *c)
 {
 	for(size_t i = 0; i < c->nowned; i++) free(c->owned[i]);
@@ -68,7 +87,7 @@ static int read_string(struct crd *c, const struct fmt_cbor_head *h, struct senm
 static int read_int(struct crd *c, struct json_num *out)
 {
 	struct fmt_cbor_head h;
-	int rc = fmt_cbor_head(&c->rd, &h);
+	int rc = head(c, &h);
 
 	if(rc) return rc;
 	if(h.major == FMT_CBOR_UINT){
@@ -87,7 +106,7 @@ static int read_decimal_fraction(struct crd *c, size_t off, struct json_num *out
 {
 	struct fmt_cbor_head h;
 	struct json_num e, m;
-	int rc = fmt_cbor_head(&c->rd, &h);
+	int rc = head(c, &h);
 
 	if(rc) return rc;
 	if(h.major != FMT_CBOR_ARRAY || h.indef || h.arg != 2)
@@ -163,7 +182,7 @@ static int read_number(struct crd *c, const struct fmt_cbor_head *h, struct json
 		if(tags > 2) break;
 		if(h->arg == 4) return read_decimal_fraction(c, h->off, out);
 		if(h->arg == 1){
-			rc = fmt_cbor_head(&c->rd, &inner);
+			rc = head(c, &inner);
 			return rc ? rc : read_number(c, &inner, out, tags + 1);
 		}
 		return cfail(c, h->off, LWM2M_ENOTSUP, "unsupported tag on a number");
@@ -249,7 +268,7 @@ static int read_value(struct crd *c, struct senml_rec *r, enum label l)
 
 	if(r->vkind != SENML_V_NONE) return cfail(c, fmt_cbor_off(&c->rd), LWM2M_EINVAL,
 			"a record carries two values");
-	rc = fmt_cbor_head(&c->rd, &h);
+	rc = head(c, &h);
 	if(rc) return rc;
 	if(is_simple(&h, 22)){
 		r->vkind = SENML_V_NULL;
@@ -291,7 +310,7 @@ static int read_field(struct crd *c, struct senml_rec *r)
 	bool must;
 	enum label l;
 	uint32_t bit;
-	int rc = fmt_cbor_head(&c->rd, &h);
+	int rc = head(c, &h);
 
 	if(rc) return rc;
 	l = label_of(c, &h, &rc, &must);
@@ -304,7 +323,7 @@ static int read_field(struct crd *c, struct senml_rec *r)
 	if(!bit) return read_value(c, r, l);
 	if(r->has & bit) return cfail(c, h.off, LWM2M_EINVAL, "a field appears twice");
 	r->has |= bit;
-	rc = fmt_cbor_head(&c->rd, &h);
+	rc = head(c, &h);
 	if(rc) return rc;
 	if(num_field(r, l)) return read_number(c, &h, num_field(r, l), 0);
 	if(h.major != FMT_CBOR_TEXT) return cfail(c, h.off, LWM2M_EINVAL, "a name or unit is not a text string");
@@ -314,7 +333,7 @@ static int read_field(struct crd *c, struct senml_rec *r)
 static int read_record(struct crd *c, struct senml_rec *r)
 {
 	struct fmt_cbor_head h;
-	int rc = fmt_cbor_head(&c->rd, &h);
+	int rc = head(c, &h);
 
 	if(rc) return rc;
 	/* Only what says which fields are present: the rest is read under those flags. */
@@ -354,7 +373,7 @@ int senml_cbor_records(const uint8_t *buf, size_t len, const struct fmt_limits *
 	memset(&c, 0, sizeof(c));
 	fmt_cbor_rd_init(&c.rd, buf, len, err);
 	c.max_depth = fmt_limits_depth(lim);
-	rc = fmt_cbor_head(&c.rd, &h);
+	rc = head(&c, &h);
 	if(rc) return rc;
 	if(h.major != FMT_CBOR_ARRAY) return cfail(&c, h.off, LWM2M_EINVAL, "the pack is not an array");
 	if(!h.indef && h.arg > (uint64_t)(c.rd.end - c.rd.p))

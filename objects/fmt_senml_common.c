@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,25 +38,36 @@ void senml_pack_free(struct senml_pack *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static int pack_copy_str(struct senml_pack *p, struct senml_str *s)
+static int pack_copy_str(struct senml_pack *p, struct senml_str *dst, const struct senml_str *src)
 {
 	struct senml_pack_blk *b;
 
-	if(!s->p) return 0;
-	b = malloc(sizeof(*b) + s->len + 1);
+	b = malloc(sizeof(*b) + src->len + 1);
 	if(!b) return -LWM2M_ENOMEM;
-	memcpy(b->data, s->p, s->len);
-	b->data[s->len] = '\0';
+	if(src->len) memcpy(b->data, src->p, src->len);
+	b->data[src->len] = '\0';
 	b->next = p->blocks;
 	p->blocks = b;
-	s->p = b->data;
+	dst->p = b->data;
+	dst->len = src->len;
 	return 0;
 }
 
+/* Only what the flags say is present is read from `r` (readers leave the rest unset). */
 int senml_pack_add(struct senml_pack *p, const struct senml_rec *r)
 {
+	static const struct { uint32_t bit; size_t off; } strs[] = {
+		{ SENML_HAS_BN, offsetof(struct senml_rec, bn) }, { SENML_HAS_BU, offsetof(struct senml_rec, bu) },
+		{ SENML_HAS_N, offsetof(struct senml_rec, n) }, { SENML_HAS_U, offsetof(struct senml_rec, u) },
+	};
+	static const struct { uint32_t bit; size_t off; } nums[] = {
+		{ SENML_HAS_BT, offsetof(struct senml_rec, bt) }, { SENML_HAS_BV, offsetof(struct senml_rec, bv) },
+		{ SENML_HAS_BS, offsetof(struct senml_rec, bs) }, { SENML_HAS_BVER, offsetof(struct senml_rec, bver) },
+		{ SENML_HAS_S, offsetof(struct senml_rec, s) }, { SENML_HAS_T, offsetof(struct senml_rec, t) },
+		{ SENML_HAS_UT, offsetof(struct senml_rec, ut) },
+	};
 	struct senml_rec *c;
-	int rc;
+	int rc = 0;
 
 	if(p->count == p->cap){
 		size_t cap = p->cap ? p->cap * 2 : 8;
@@ -65,12 +77,36 @@ int senml_pack_add(struct senml_pack *p, const struct senml_rec *r)
 		p->cap = cap;
 	}
 	c = &p->recs[p->count];
-	*c = *r;
-	rc = pack_copy_str(p, &c->bn);
-	if(!rc) rc = pack_copy_str(p, &c->bu);
-	if(!rc) rc = pack_copy_str(p, &c->n);
-	if(!rc) rc = pack_copy_str(p, &c->u);
-	if(!rc) rc = pack_copy_str(p, &c->vs);
+	memset(c, 0, sizeof(*c));
+	c->has = r->has;
+	c->vkind = r->vkind;
+	c->offset = r->offset;
+	for(size_t i = 0; i < sizeof(strs) / sizeof(strs[0]) && !rc; i++){
+		if(r->has & strs[i].bit)
+			rc = pack_copy_str(p, (struct senml_str *)((char *)c + strs[i].off),
+					(const struct senml_str *)((const char *)r + strs[i].off));
+	}
+	for(size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++){
+		if(r->has & nums[i].bit)
+			memcpy((char *)c + nums[i].off, (const char *)r + nums[i].off, sizeof(struct json_num));
+	}
+	switch(r->vkind){
+	case SENML_V_NUM:
+		c->v = r->v;
+		break;
+	case SENML_V_BOOL:
+		c->vb = r->vb;
+		break;
+	case SENML_V_STR:
+	case SENML_V_DATA:
+	case SENML_V_OBJLNK:
+	case SENML_V_NUMTEXT:
+		c->data_b64 = r->data_b64;
+		if(!rc) rc = pack_copy_str(p, &c->vs, &r->vs);
+		break;
+	default:
+		break;
+	}
 	if(rc) return rc;
 	p->count++;
 	return 0;
@@ -215,23 +251,25 @@ static const char *parse_name(const char *s, size_t len, const char *alt, size_t
 	while(pos < len){
 		size_t start = pos;
 		uint32_t v = 0;
-		bool digits = true;
+		unsigned d;
 
-		for(; pos < len && s[pos] != '/'; pos++){
-			unsigned d = (unsigned)(unsigned char)s[pos] - '0';
-			if(d > 9) digits = false;
-			else if(digits && (v = v * 10u + d) > LWM2M_ID_MAX) v = LWM2M_ID_MAX + 1;
+		/* Digits first (the common case), clamping above the ID range. */
+		while(pos < len && (d = (unsigned)(unsigned char)s[pos] - '0') <= 9){
+			v = v <= LWM2M_ID_MAX ? v * 10u + d : v;
+			pos++;
 		}
-		if(pos == start) return "empty segment";
-		if(!digits){
+		if(pos < len && s[pos] != '/'){
 			/* Only the first segment may be a gateway end-device prefix. */
 			if(*pfx || p->len) return "non-numeric ID";
+			while(pos < len && s[pos] != '/') pos++;
 			for(size_t i = start; i < pos; i++){
 				if((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return "control character";
 			}
 			if(!fmt_utf8_valid((const uint8_t *)s + start, pos - start)) return "prefix is not UTF-8";
 			*pfx = s + start;
 			*pfx_len = pos - start;
+		} else if(pos == start){
+			return "empty segment";
 		} else {
 			if(p->len == LWM2M_PATH_MAX_DEPTH) return "more than four levels";
 			if(v > LWM2M_ID_MAX) return "ID above 65535";
@@ -277,6 +315,9 @@ static int rec_fail(struct senml_dec *s, const struct senml_rec *r, int code, co
 
 static int set_bn(struct senml_dec *s, const struct senml_str *bn)
 {
+	const char *pfx;
+	size_t pfx_len;
+
 	if(bn->len >= s->bn_cap){
 		size_t cap = bn->len + 1 < 64 ? 64 : bn->len + 1;
 		char *p = realloc(s->bn, cap);
@@ -286,23 +327,76 @@ static int set_bn(struct senml_dec *s, const struct senml_str *bn)
 	}
 	if(bn->len) memcpy(s->bn, bn->p, bn->len);
 	s->bn_len = bn->len;
+	s->bn_fast = bn->len >= 2 && s->bn[bn->len - 1] == '/' &&
+			!parse_name(s->bn, bn->len, s->alt, s->alt_len, &s->bn_path, &pfx, &pfx_len) &&
+			s->bn_path.len >= 1;
+	if(s->bn_fast){
+		s->bn_pfx_off = pfx ? (size_t)(pfx - s->bn) : 0;
+		s->bn_pfx_len = pfx ? pfx_len : 0;
+	}
 	return 0;
 }
 
-/* v + bv (RFC 8428 base value), exactly when both are integers. */
-static void apply_bv(const struct senml_dec *s, const struct json_num *v, struct json_num *out)
+/* n after a resolved base name: numeric segments only, or false (the full parser then
+ * decides, with its message). */
+static bool parse_rest(const struct senml_dec *s, const struct senml_str *n, struct lwm2m_path *p)
+{
+	size_t pos = 0;
+
+	*p = s->bn_path;
+	while(pos < n->len){
+		size_t start = pos;
+		uint32_t v = 0;
+		for(; pos < n->len && n->p[pos] != '/'; pos++){
+			unsigned d = (unsigned)(unsigned char)n->p[pos] - '0';
+			if(d > 9) return false;
+			v = v * 10u + d;
+			if(v > LWM2M_ID_MAX) return false;
+		}
+		if(pos == start || p->len == LWM2M_PATH_MAX_DEPTH) return false;
+		p->ids[p->len++] = (uint16_t)v;
+		if(pos < n->len) pos++;
+	}
+	return true;
+}
+
+/* v + bv (RFC 8428 base value), exactly when both are integers; false when the sum
+ * overflows a double. */
+static bool apply_bv(const struct senml_dec *s, const struct json_num *v, struct json_num *out)
 {
 	int64_t sum;
 
 	*out = *v;
-	if(!s->has_bv) return;
+	if(!s->has_bv) return true;
 	if(v->kind == JSON_NUM_INT && s->bv.kind == JSON_NUM_INT &&
 			!__builtin_add_overflow(v->i, s->bv.i, &sum)){
 		json_num_from_int(out, sum);
-		return;
+		return true;
 	}
 	json_num_from_double(out, v->f + s->bv.f);
+	return isfinite(out->f) || !isfinite(v->f);
 }
+
+/* The record's name (bn + n), printable and bounded, for messages. */
+static const char *rec_name(const struct senml_dec *s, const struct senml_rec *r, char *dst,
+		size_t cap)
+{
+	size_t k = 0;
+
+	for(size_t part = 0; part < 2; part++){
+		const char *p = part ? ((r->has & SENML_HAS_N) ? r->n.p : NULL) : s->bn;
+		size_t n = part ? ((r->has & SENML_HAS_N) ? r->n.len : 0) : s->bn_len;
+		for(size_t i = 0; i < n && k + 4 < cap; i++){
+			unsigned char c = (unsigned char)p[i];
+			dst[k++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+		}
+	}
+	if(k + 4 >= cap) memcpy(dst + k, "...", 3), k += 3;
+	dst[k] = '\0';
+	return dst;
+}
+
+#define NAME rec_name(s, r, nbuf, sizeof(nbuf))
 
 static bool integral(double f)
 {
@@ -310,8 +404,10 @@ static bool integral(double f)
 }
 
 static int num_value(struct senml_dec *s, const struct senml_rec *r, const struct json_num *n,
-		enum lwm2m_type want, const char *name, struct lwm2m_value *out)
+		enum lwm2m_type want, struct lwm2m_value *out)
 {
+	char nbuf[64];
+
 	switch(want){
 	case LWM2M_TYPE_NONE:
 		if(s->oma || n->kind == JSON_NUM_FLOAT || n->kind == JSON_NUM_BIGINT){
@@ -343,10 +439,10 @@ static int num_value(struct senml_dec *s, const struct senml_rec *r, const struc
 				return 0;
 			}
 		} else if(n->kind == JSON_NUM_FLOAT){
-			return rec_fail(s, r, LWM2M_ETYPE, "%s: %s expects an integer", name,
+			return rec_fail(s, r, LWM2M_ETYPE, "%s: %s expects an integer", NAME,
 					lwm2m_type_name(want));
 		}
-		return rec_fail(s, r, LWM2M_ERANGE, "%s: value out of range for %s", name,
+		return rec_fail(s, r, LWM2M_ERANGE, "%s: value out of range for %s", NAME,
 				lwm2m_type_name(want));
 	case LWM2M_TYPE_UNSIGNED:
 		out->type = want;
@@ -359,37 +455,38 @@ static int num_value(struct senml_dec *s, const struct senml_rec *r, const struc
 			return 0;
 		}
 		if(n->kind == JSON_NUM_FLOAT && !integral(n->f))
-			return rec_fail(s, r, LWM2M_ETYPE, "%s: unsigned expects an integer", name);
+			return rec_fail(s, r, LWM2M_ETYPE, "%s: unsigned expects an integer", NAME);
 		if(n->kind == JSON_NUM_FLOAT && n->f >= 0 && n->f < 18446744073709551616.0){
 			out->v.u = (uint64_t)n->f;
 			return 0;
 		}
-		return rec_fail(s, r, LWM2M_ERANGE, "%s: value out of range for unsigned", name);
+		return rec_fail(s, r, LWM2M_ERANGE, "%s: value out of range for unsigned", NAME);
 	default:
-		return rec_fail(s, r, LWM2M_ETYPE, "%s: a number for a resource of type %s", name,
+		return rec_fail(s, r, LWM2M_ETYPE, "%s: a number for a resource of type %s", NAME,
 				lwm2m_type_name(want));
 	}
 }
 
-static int objlnk_value(struct senml_dec *s, const struct senml_rec *r, const char *name,
-		struct lwm2m_value *out)
+static int objlnk_value(struct senml_dec *s, const struct senml_rec *r, struct lwm2m_value *out)
 {
+	char nbuf[64];
 	size_t len = r->vs.len;
 	uint16_t o, i;
 
 	/* Zephyr's CBOR writer appends a NUL to object links. */
 	if(len && r->vs.p[len - 1] == '\0') len--;
 	if(fmt_parse_objlnk(r->vs.p, len, &o, &i))
-		return rec_fail(s, r, LWM2M_EINVAL, "%s: bad object link", name);
+		return rec_fail(s, r, LWM2M_EINVAL, "%s: bad object link", NAME);
 	out->type = LWM2M_TYPE_OBJLNK;
 	out->v.lnk.obj = o;
 	out->v.lnk.inst = i;
 	return 0;
 }
 
-static int bytes_value(struct senml_dec *s, const struct senml_rec *r, const char *name,
-		enum lwm2m_type t, bool b64, struct lwm2m_value *out)
+static int bytes_value(struct senml_dec *s, const struct senml_rec *r, enum lwm2m_type t,
+		bool b64, struct lwm2m_value *out)
 {
+	char nbuf[64];
 	uint8_t *data;
 	size_t n;
 
@@ -400,7 +497,7 @@ static int bytes_value(struct senml_dec *s, const struct senml_rec *r, const cha
 	}
 	int rc = senml_base64_decode(r->vs.p, r->vs.len, &data, &n);
 	if(rc == -LWM2M_ENOMEM) return lwm2m_fail(s->d.err, rc, -1, "%s: out of memory", s->fmt_name);
-	if(rc) return rec_fail(s, r, LWM2M_EINVAL, "%s: bad base64 in %s", name, s->oma ? "sv" : "vd");
+	if(rc) return rec_fail(s, r, LWM2M_EINVAL, "%s: bad base64 in %s", NAME, s->oma ? "sv" : "vd");
 	out->type = t;
 	out->v.bytes.data = data;
 	out->v.bytes.len = n;
@@ -408,25 +505,27 @@ static int bytes_value(struct senml_dec *s, const struct senml_rec *r, const cha
 }
 
 static int rec_value(struct senml_dec *s, const struct senml_rec *r, enum lwm2m_type want,
-		const char *name, struct lwm2m_value *out)
+		struct lwm2m_value *out)
 {
+	char nbuf[64];
 	struct json_num n;
 
 	switch(r->vkind){
 	case SENML_V_NUM:
-		apply_bv(s, &r->v, &n);
-		return num_value(s, r, &n, want, name, out);
+		if(!apply_bv(s, &r->v, &n))
+			return rec_fail(s, r, LWM2M_ERANGE, "%s: v + bv is out of range", NAME);
+		return num_value(s, r, &n, want, out);
 	case SENML_V_STR:
 		if(want == LWM2M_TYPE_NONE || want == LWM2M_TYPE_STRING || want == LWM2M_TYPE_CORELNK)
-			return bytes_value(s, r, name, want == LWM2M_TYPE_NONE ? LWM2M_TYPE_STRING : want,
+			return bytes_value(s, r, want == LWM2M_TYPE_NONE ? LWM2M_TYPE_STRING : want,
 					false, out);
-		if(want == LWM2M_TYPE_OBJLNK) return objlnk_value(s, r, name, out);
+		if(want == LWM2M_TYPE_OBJLNK) return objlnk_value(s, r, out);
 		if(want == LWM2M_TYPE_OPAQUE && s->oma)
-			return bytes_value(s, r, name, LWM2M_TYPE_OPAQUE, true, out);
+			return bytes_value(s, r, LWM2M_TYPE_OPAQUE, true, out);
 		break;
 	case SENML_V_NUMTEXT:
-		if(want == LWM2M_TYPE_OBJLNK) return objlnk_value(s, r, name, out);
-		return rec_fail(s, r, LWM2M_ETYPE, "%s: v holds a text string", name);
+		if(want == LWM2M_TYPE_OBJLNK) return objlnk_value(s, r, out);
+		return rec_fail(s, r, LWM2M_ETYPE, "%s: v holds a text string", NAME);
 	case SENML_V_BOOL:
 		if(want == LWM2M_TYPE_NONE || want == LWM2M_TYPE_BOOLEAN){
 			out->type = LWM2M_TYPE_BOOLEAN;
@@ -436,11 +535,11 @@ static int rec_value(struct senml_dec *s, const struct senml_rec *r, enum lwm2m_
 		break;
 	case SENML_V_DATA:
 		if(want == LWM2M_TYPE_NONE || want == LWM2M_TYPE_OPAQUE)
-			return bytes_value(s, r, name, LWM2M_TYPE_OPAQUE, r->data_b64, out);
+			return bytes_value(s, r, LWM2M_TYPE_OPAQUE, r->data_b64, out);
 		break;
 	case SENML_V_OBJLNK:
 		if(want == LWM2M_TYPE_NONE || want == LWM2M_TYPE_OBJLNK)
-			return objlnk_value(s, r, name, out);
+			return objlnk_value(s, r, out);
 		break;
 	default:
 		break;
@@ -451,25 +550,8 @@ static int rec_value(struct senml_dec *s, const struct senml_rec *r, enum lwm2m_
 	};
 	const char *what = (size_t)r->vkind < sizeof(field) / sizeof(field[0]) && field[r->vkind] ?
 			field[r->vkind] : "a value";
-	return rec_fail(s, r, LWM2M_ETYPE, "%s: %s for a resource of type %s", name, what,
+	return rec_fail(s, r, LWM2M_ETYPE, "%s: %s for a resource of type %s", NAME, what,
 			lwm2m_type_name(want));
-}
-
-/* A printable, bounded copy of a name for messages. */
-static const char *show(char *dst, size_t cap, const char *s, size_t n)
-{
-	size_t k = 0;
-
-	for(size_t i = 0; i < n && k + 4 < cap; i++){
-		unsigned char c = (unsigned char)s[i];
-		dst[k++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
-	if(k + 4 >= cap && n > k){
-		memcpy(dst + k, "...", 3);
-		k += 3;
-	}
-	dst[k] = '\0';
-	return dst;
 }
 
 static int dec_fail_nomem(struct senml_dec *s)
@@ -520,17 +602,29 @@ int senml_dec_record(struct senml_dec *s, const struct senml_rec *r)
 		s->has_bv = true;
 		s->bv = r->bv;
 	}
+	if(s->bn_fast && (!(r->has & SENML_HAS_N) || (r->n.len && r->n.p[0] != '/')) &&
+			(!(r->has & SENML_HAS_N) || parse_rest(s, &r->n, &p))){
+		if(!(r->has & SENML_HAS_N)) p = s->bn_path;
+		pfx = s->bn_pfx_len ? s->bn + s->bn_pfx_off : NULL;
+		pfx_len = s->bn_pfx_len;
+		nlen = 0;
+		goto resolved;
+	}
 	nlen = s->bn_len + ((r->has & SENML_HAS_N) ? r->n.len : 0);
-	if(nlen >= sizeof(name)) return rec_fail(s, r, LWM2M_EINVAL, "name longer than %d bytes",
-			SENML_NAME_MAX - 1);
-	if(s->bn_len) memcpy(name, s->bn, s->bn_len);
-	if(r->has & SENML_HAS_N) memcpy(name + s->bn_len, r->n.p, r->n.len);
-	name[nlen] = '\0';
 	if(nlen == 0) return rec_fail(s, r, LWM2M_EINVAL, "no name (bn + n is empty)");
-	why = parse_name(name, nlen, s->alt, s->alt_len, &p, &pfx, &pfx_len);
+	if(!(r->has & SENML_HAS_N) || r->n.len == 0){
+		why = parse_name(s->bn, s->bn_len, s->alt, s->alt_len, &p, &pfx, &pfx_len);
+	} else {
+		if(nlen >= sizeof(name)) return rec_fail(s, r, LWM2M_EINVAL, "name longer than %d bytes",
+				SENML_NAME_MAX - 1);
+		if(s->bn_len) memcpy(name, s->bn, s->bn_len);
+		memcpy(name + s->bn_len, r->n.p, r->n.len);
+		why = parse_name(name, nlen, s->alt, s->alt_len, &p, &pfx, &pfx_len);
+	}
 	/* The printable name is only needed for messages. */
-#define SHOWN show(shown, sizeof(shown), name, nlen)
+#define SHOWN rec_name(s, r, shown, sizeof(shown))
 	if(why) return rec_fail(s, r, LWM2M_EINVAL, "name \"%s\": %s", SHOWN, why);
+resolved:
 	time = s->bt + ((r->has & SENML_HAS_T) ? r->t.f : 0.0);
 	if(!isfinite(time)) return rec_fail(s, r, LWM2M_ERANGE, "%s: time out of range", SHOWN);
 
@@ -546,6 +640,9 @@ int senml_dec_record(struct senml_dec *s, const struct senml_rec *r)
 	if(p.len < LWM2M_PATH_RESOURCE)
 		return rec_fail(s, r, LWM2M_EINVAL, "\"%s\" is not a resource path", SHOWN);
 	if(pfx){
+		if(pfx_len >= sizeof(pbuf))
+			return rec_fail(s, r, LWM2M_EINVAL, "gateway prefix longer than %d bytes",
+					SENML_NAME_MAX - 1);
 		memcpy(pbuf, pfx, pfx_len);
 		pbuf[pfx_len] = '\0';
 	}
@@ -555,7 +652,7 @@ int senml_dec_record(struct senml_dec *s, const struct senml_rec *r)
 					r->vkind == SENML_V_NULL ? "null value" : "no value");
 		val.type = LWM2M_TYPE_NONE;
 	} else {
-		rc = rec_value(s, r, fmt_type_of(s->d.typer, pfx ? pbuf : NULL, &p), name, &val);
+		rc = rec_value(s, r, fmt_type_of(s->d.typer, pfx ? pbuf : NULL, &p), &val);
 		if(rc) return rc;
 	}
 	rc = fmt_dec_push(&s->d, r->offset, &node);
@@ -647,6 +744,8 @@ static int check_pair(struct senml_dec *s, const struct lwm2m_node *a, const str
 	return 0;
 }
 
+/* Returns 1 when the new nodes were already in order (nothing to sort), 0 when they were
+ * not, or a negative error. */
 static int check_nodes(struct senml_dec *s)
 {
 	struct lwm2m_nodes *out = s->d.out;
@@ -656,13 +755,14 @@ static int check_nodes(struct senml_dec *s)
 	bool ordered = true;
 	int rc = 0;
 
-	/* Payloads are mostly in order already: then adjacent pairs are all there is to check. */
+	/* Payloads are mostly in order already: then adjacent pairs are all there is to check,
+	 * and strictly increasing pairs cannot be duplicates. */
 	for(size_t i = 1; i < n && ordered; i++){
 		const struct lwm2m_node *pa = &items[i - 1], *pb = &items[i];
 		if(node_ptr_cmp(&pa, &pb) >= 0) ordered = false;
-		else if((rc = check_pair(s, pa, pb)) != 0) return rc;
+		else if(pa->path.len < pb->path.len && (rc = check_pair(s, pa, pb)) != 0) return rc;
 	}
-	if(ordered) return 0;
+	if(ordered) return 1;
 	v = malloc(n * sizeof(*v));
 	if(!v) return dec_fail_nomem(s);
 	for(size_t i = 0; i < n; i++) v[i] = &items[i];
@@ -679,8 +779,9 @@ int senml_dec_finish(struct senml_dec *s)
 	if(s->mode == SENML_MODE_PATHS) return 0;
 	if(s->d.out->count == s->first) return empty_payload(s);
 	rc = check_nodes(s);
-	if(rc) return rc;
-	nodes_sort(s->d.out);
+	if(rc < 0) return rc;
+	/* Appended to nodes of its own, or out of order: sort (stable, as fmt_decode does). */
+	if(rc == 0 || s->first > 0) nodes_sort(s->d.out);
 	return 0;
 }
 

@@ -86,7 +86,7 @@ static int validate_list(const uint8_t *buf, size_t len, size_t base, int parent
 		struct lwm2m_error *err)
 {
 	size_t pos = 0;
-	struct tlv_record rec;
+	struct tlv_record rec = { 0 };
 	int rc;
 
 	while(pos < len){
@@ -313,6 +313,7 @@ static int push_marker(struct tlv_dec *t, const struct lwm2m_path *p, enum lwm2m
 	if(rc) return rc;
 	n->path = *p;
 	n->kind = kind;
+	fmt_dec_placed(&t->d);
 	return 0;
 }
 
@@ -388,6 +389,7 @@ static int place_record(struct tlv_dec *t, const struct tlv_record *rec, int par
 		rc = fmt_dec_push(&t->d, rec->offset, &n);
 		if(rc) return rc;
 		n->path = next;
+		fmt_dec_placed(&t->d);
 		return tlv_value_decode(type, rec->value, rec->len, ps, rec->offset, &n->value, t->d.err);
 	}
 	}
@@ -398,7 +400,7 @@ static int place_list(struct tlv_dec *t, const uint8_t *buf, size_t len, int par
 		const struct lwm2m_path *cur, bool at_req)
 {
 	size_t pos = 0, base = (size_t)(buf - t->start);
-	struct tlv_record rec;
+	struct tlv_record rec = { 0 };
 	int rc;
 
 	while(pos < len){
@@ -448,8 +450,7 @@ int fmt_tlv_decode(const uint8_t *buf, size_t len, const struct lwm2m_path *req,
 	t.start = buf;
 	rc = len == 0 ? decode_empty(&t, req) : place_list(&t, buf, len, -1, req, true);
 	if(rc) return rc;
-	nodes_sort(out);
-	return fmt_nodes_check_unique(out, "TLV", err);
+	return fmt_dec_finish(&t.d, "TLV");
 }
 
 /* ---- nodes -> TLV --------------------------------------------------------------------- */
@@ -510,7 +511,7 @@ static int emit_group(struct tlv_enc *e, size_t a, size_t b, int level, struct l
 static int emit(struct tlv_enc *e, size_t a, size_t b, int level, struct lwm2m_buf *out,
 		size_t *size)
 {
-	size_t total = 0, one;
+	size_t total = 0, one = 0;
 	int rc;
 
 	for(size_t i = a; i < b;){

@@ -858,7 +858,8 @@ static int put_ct_list(const struct lf_object_list *list, struct lwm2m_buf *out)
 static int put_entry(const struct lf_object_list *list, const struct lf_object_entry *e,
 		struct lwm2m_buf *out)
 {
-	const char *alt = strcmp(list->alt_path, "/") == 0 ? "" : list->alt_path;
+	/* NULL means the root, as in lf_format_object_list. */
+	const char *alt = (!list->alt_path || strcmp(list->alt_path, "/") == 0) ? "" : list->alt_path;
 	int rc = e->has_inst
 		? buf_printf(out, "<%s/%u/%u>", alt, (unsigned)e->obj, (unsigned)e->inst)
 		: buf_printf(out, "<%s/%u>", alt, (unsigned)e->obj);

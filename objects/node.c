@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt_internal.h"
 #include "../util/lwm2m_err.h"
 
 void nodes_init(struct lwm2m_nodes *n)
@@ -12,18 +13,16 @@ void nodes_init(struct lwm2m_nodes *n)
 	memset(n, 0, sizeof(*n));
 }
 
-static void node_clear(struct lwm2m_node *node)
-{
-	free(node->prefix);
-	node->prefix = NULL;
-	value_free(&node->value);
-}
+static bool type_has_bytes(enum lwm2m_type t);
 
 void nodes_free(struct lwm2m_nodes *n)
 {
 	if(!n) return;
 	for(size_t i = 0; i < n->count; i++){
-		node_clear(&n->items[i]);
+		struct lwm2m_node *node = &n->items[i];
+		/* no calls for what holds no memory: large lists are mostly numbers */
+		if(node->prefix) free(node->prefix);
+		if(type_has_bytes(node->value.type)) free(node->value.v.bytes.data);
 	}
 	free(n->items);
 	n->items = NULL;
@@ -58,10 +57,28 @@ static int prefix_compare(const char *a, const char *b)
 	return strcmp(a, b);
 }
 
-static int node_compare(const struct lwm2m_node *a, const struct lwm2m_node *b)
+/* The IDs packed into one number (absent levels as 0): comparing keys, then lengths, is
+ * path_compare's order (parents before children, then by IDs) in two integer compares. */
+static uint64_t path_key(const struct lwm2m_path *p)
 {
-	int c = prefix_compare(a->prefix, b->prefix);
-	return c ? c : path_compare(&a->path, &b->path);
+	uint64_t k = 0;
+	for(int i = 0; i < LWM2M_PATH_MAX_DEPTH; i++) k = (k << 16) | (i < p->len ? p->ids[i] : 0);
+	return k;
+}
+
+int fmt_node_cmp(const struct lwm2m_node *a, const struct lwm2m_node *b)
+{
+	uint64_t ka, kb;
+	int c;
+
+	if(a->prefix || b->prefix){
+		c = prefix_compare(a->prefix, b->prefix);
+		if(c) return c;
+	}
+	ka = path_key(&a->path);
+	kb = path_key(&b->path);
+	if(ka != kb) return ka < kb ? -1 : 1;
+	return a->path.len < b->path.len ? -1 : a->path.len > b->path.len;
 }
 
 static void merge_runs(const struct lwm2m_node *src, struct lwm2m_node *dst, size_t lo,
@@ -71,7 +88,7 @@ static void merge_runs(const struct lwm2m_node *src, struct lwm2m_node *dst, siz
 
 	while(i < mid && j < hi){
 		/* "<=" keeps equal nodes in their original order: the sort is stable. */
-		if(node_compare(&src[i], &src[j]) <= 0) dst[k++] = src[i++];
+		if(fmt_node_cmp(&src[i], &src[j]) <= 0) dst[k++] = src[i++];
 		else dst[k++] = src[j++];
 	}
 	while(i < mid) dst[k++] = src[i++];
@@ -83,7 +100,7 @@ static void insertion_sort(struct lwm2m_node *a, size_t n)
 	for(size_t i = 1; i < n; i++){
 		struct lwm2m_node tmp = a[i];
 		size_t j = i;
-		while(j > 0 && node_compare(&a[j - 1], &tmp) > 0){
+		while(j > 0 && fmt_node_cmp(&a[j - 1], &tmp) > 0){
 			a[j] = a[j - 1];
 			j--;
 		}
@@ -99,7 +116,7 @@ void nodes_sort(struct lwm2m_nodes *n)
 
 	/* Decoders mostly produce sorted output already: check in one pass first. */
 	for(size_t i = 1; i < count && sorted; i++){
-		if(node_compare(&n->items[i - 1], &n->items[i]) > 0) sorted = false;
+		if(fmt_node_cmp(&n->items[i - 1], &n->items[i]) > 0) sorted = false;
 	}
 	if(sorted) return;
 	tmp = malloc(count * sizeof(*tmp));

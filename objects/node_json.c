@@ -124,7 +124,7 @@ int node_json_from_nodes(const struct lwm2m_nodes *in, json_t **out, struct lwm2
 
 	if(!a) return lwm2m_fail(err, LWM2M_ENOMEM, -1, "out of memory");
 	for(size_t i = 0; i < in->count; i++){
-		json_t *o;
+		json_t *o = NULL;
 		rc = node_to_json(&in->items[i], i, &o, err);
 		if(rc == 0 && json_array_append_new(a, o) != 0){
 			rc = lwm2m_fail(err, LWM2M_ENOMEM, -1, "out of memory");

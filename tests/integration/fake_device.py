@@ -240,10 +240,10 @@ class FakeDevice(h.Device):
     # ---- configuration ----
 
     def rule(self, op=None, uri=None, mode="answer", delay=0.0, code=None, count=None):
-        """Add a behaviour; the newest matching rule wins. Modes: answer (after `delay` s),
-        never, code (result `code`, no payload), malformed (a map whose key 19 is a text
-        string), garbage (bytes that are not CBOR), bad-payload (ct 112 with bytes that are not
-        SenML)."""
+        """Add a behaviour; the newest matching rule wins. Modes: answer (after `delay` s: a
+        number, or a function returning one per request), never, code (result `code`, no
+        payload), malformed (a map whose key 19 is a text string), garbage (bytes that are not
+        CBOR), bad-payload (ct 112 with bytes that are not SenML)."""
         r = Rule(op, uri, mode, delay, code, count)
         with self.lock:
             self.rules.insert(0, r)
@@ -290,8 +290,14 @@ class FakeDevice(h.Device):
         with self.lock:
             if token is None:
                 token = next(t for t, u in self.observations.items() if u == uri)
-            uri = self.observations.get(token, uri)
-            code, fmt, payload = self._read_payload(parse_path(uri), ct)
+            if token in self.composite_obs:
+                items = []
+                for u in self.composite_obs[token]:
+                    items += [(q, t, v) for q, (t, v) in self._under(parse_path(u))]
+                fmt, payload = CT_SENML_CBOR, senml_cbor_encode(items, None)
+            else:
+                uri = self.observations.get(token, uri)
+                code, fmt, payload = self._read_payload(parse_path(uri), ct)
         msg = {1: OP_NOTIFY, 2: token, 19: fmt, 7: payload}
         self.c.publish(self.topic, cbor2.dumps(msg), qos=1)
         return token
@@ -318,6 +324,8 @@ class FakeDevice(h.Device):
                 rule.count -= 1
             mode = rule.mode if rule else "answer"
             delay = rule.delay if rule else 0.0
+            if callable(delay):
+                delay = delay()
             if mode == "never":
                 return
             if mode == "code":

@@ -31,9 +31,7 @@ def scenario(kind, pki):
         A = h.Device(b.port, "ep-a", v5=True, **setup.client_kwargs("ep-a"))
         B = h.Device(b.port, "ep-b", v5=True, **setup.client_kwargs("ep-b"))
         spy = h.Client(b.port, **setup.client_kwargs("spy"))
-        wild = h.Client(b.port, **setup.client_kwargs("spy"), v5=True)
-        wild.client_id = wild.client_id + "-2"
-        wild.c._client_id = wild.client_id.encode()
+        wild = h.Client(b.port, v5=True, **dict(setup.client_kwargs("spy"), client_id="spy-wild"))
         ctl = h.Client(b.port, **setup.client_kwargs("alice"))
         clients += [A, B, spy, wild, ctl]
         res.equal(A.start(), 0, "device A connects, subscribes lwm2m/rd/ep-a")

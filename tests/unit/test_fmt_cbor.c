@@ -72,7 +72,7 @@ static int read_hex(const char *hex, enum lwm2m_type want, struct lwm2m_value *v
 
 	memcpy(exact, buf, n);
 	fmt_cbor_rd_init(&r, exact, n, err);
-	rc = fmt_cbor_read_value(&r, want, "v", v);
+	rc = fmt_cbor_read_value(&r, want, NULL, v);
 	if(rc == 0 && !fmt_cbor_at_end(&r)) rc = -1000;
 	free(exact);
 	return rc;

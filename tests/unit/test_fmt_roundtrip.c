@@ -100,6 +100,7 @@ static const struct caps formats[] = {
 	{ LWM2M_CF_OPAQUE, "opaque", false, false, false, false, false, true, true, false, false },
 	{ LWM2M_CF_SENML_CBOR, "senml-cbor", true, false, false, false, true, false, false, true, false },
 	{ LWM2M_CF_SENML_JSON, "senml-json", true, false, false, false, false, false, false, true, false },
+	{ LWM2M_CF_OMA_JSON, "oma-json", true, false, false, false, false, false, false, true, false },
 };
 
 /* ---- generation ---- */
@@ -410,6 +411,7 @@ static void test_cbor(void **state) { (void)state; run_format(&formats[3], 0x60)
 static void test_opaque(void **state) { (void)state; run_format(&formats[4], 0x42); }
 static void test_senml_cbor(void **state) { (void)state; run_format(&formats[5], 0x112); }
 static void test_senml_json(void **state) { (void)state; run_format(&formats[6], 0x110); }
+static void test_oma_json(void **state) { (void)state; run_format(&formats[7], 0x11543); }
 
 /* Converting between every pair of formats that carry a tree keeps it. */
 static void test_convert_pairs(void **state)
@@ -417,7 +419,7 @@ static void test_convert_pairs(void **state)
 	struct rng r = { 0xc0ffee };
 	struct fmt_typer typer = { rt_type, rt_multiple, NULL };
 	static const uint16_t multi[] = { LWM2M_CF_TLV, LWM2M_CF_LWM2M_CBOR, LWM2M_CF_SENML_CBOR,
-		LWM2M_CF_SENML_JSON };
+		LWM2M_CF_SENML_JSON, LWM2M_CF_OMA_JSON, LWM2M_CF_SENML_ETCH_CBOR, LWM2M_CF_SENML_ETCH_JSON };
 	const struct caps plain = { LWM2M_CF_TLV, "common", false, false, false, false, false, false, false,
 		false, false };
 
@@ -427,7 +429,7 @@ static void test_convert_pairs(void **state)
 		struct lwm2m_path req;
 		struct lwm2m_buf a, b;
 		struct lwm2m_error err;
-		uint16_t from = multi[pick(&r, 4)], to = multi[pick(&r, 4)];
+		uint16_t from = multi[pick(&r, 7)], to = multi[pick(&r, 7)];
 		char why[300];
 
 		nodes_init(&tree);
@@ -532,6 +534,7 @@ int main(void)
 		cmocka_unit_test(test_opaque),
 		cmocka_unit_test(test_senml_cbor),
 		cmocka_unit_test(test_senml_json),
+		cmocka_unit_test(test_oma_json),
 		cmocka_unit_test(test_convert_pairs),
 		cmocka_unit_test(test_convert_refusals_are_clear),
 		cmocka_unit_test(test_cf_names),

@@ -406,6 +406,19 @@ static void test_name_errors(void **state)
 		assert_int_equal(n.count, 0);
 		assert_non_null(strstr(err.msg, "record 1"));
 	}
+	/* a prefix longer than the name bound, in a bn resolved once and in a bn alone */
+	{
+		char text[1400];
+		char pfx[701];
+		memset(pfx, 'a', 700);
+		pfx[700] = '\0';
+		snprintf(text, sizeof(text), "[{\"bn\":\"/%s/3/0/\",\"n\":\"0\",\"vs\":\"x\"}]", pfx);
+		assert_int_equal(dec_json(text, NULL, NULL, false, &n, &err), -LWM2M_EINVAL);
+		snprintf(text, sizeof(text), "[{\"bn\":\"/%s/3/0/0\",\"vs\":\"x\"}]", pfx);
+		assert_int_equal(dec_json(text, NULL, NULL, false, &n, &err), -LWM2M_EINVAL);
+		assert_non_null(strstr(err.msg, "prefix longer"));
+		assert_int_equal(n.count, 0);
+	}
 	/* bn + n is plain concatenation, and the leading '/' is optional */
 	assert_int_equal(dec_json("[{\"bn\":\"3/0/1\",\"n\":\"3/0\",\"v\":7}]", NULL, NULL, false, &n, &err), 0);
 	assert_int_equal(path_compare(&n.items[0].path, &(struct lwm2m_path){ 4, { 3, 0, 13, 0 } }), 0);
@@ -517,6 +530,7 @@ static void test_json_structure_errors(void **state)
 		"[{\"n\":\"/3/0/9\",\"v\":\"1\"}]", "[{\"n\":\"/3/0/9\",\"v\":true}]", "[{\"n\":\"/3/0/9\"}]",
 		"[{\"n\":\"/3/0/9\",\"v\":null}]", "[1]", "[{\"n\":\"/3442/0/150\",\"vd\":\"a\"}]",
 		"[{\"n\":\"/3442/0/170\",\"vlo\":\"1:70000\"}]", "[{\"n\":\"/3/0/9\",\"v\":NaN}]",
+		"[{\"bv\":1e308,\"n\":\"/3442/0/130\",\"v\":1e308}]",  /* v + bv overflows */
 		/* the same path twice; a value below a value */
 		"[{\"n\":\"/3/0/9\",\"v\":1},{\"n\":\"/3/0/9\",\"v\":2}]",
 		"[{\"n\":\"/3/0/7\",\"v\":1},{\"n\":\"/3/0/7/0\",\"v\":2}]",

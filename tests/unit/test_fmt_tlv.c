@@ -348,6 +348,10 @@ static void test_decode_resource_levels(void **state)
 	assert_int_equal(n.count, 1);
 	nodes_free(&n);
 	assert_int_equal(decode_hex("8309410207", "/1000/0/9/1", &n, NULL), -LWM2M_EINVAL);
+	/* an empty container restating the request path holds no answer for it */
+	assert_int_equal(decode_hex("8009", "/1000/0/9/1", &n, &err), -LWM2M_EINVAL);
+	assert_non_null(strstr(err.msg, "empty"));
+	assert_int_equal(decode_hex("0000", "/1000/0/1", &n, &err), -LWM2M_EINVAL);
 	/* a resource instance straight below an object */
 	assert_int_equal(decode_hex("410107", "/1000", &n, NULL), -LWM2M_EINVAL);
 	/* every TLV value lengths checked against the type */

@@ -219,7 +219,7 @@ void obs_start(struct sim *s, struct sim_device *d, const struct lwm2m_op *req,
 
 	nodes_init(&nodes);
 	buf_init(&payload, 0);
-	rc = proto_read_paths(s, d, paths, n_paths, composite, &nodes);
+	rc = proto_read_paths(d, paths, n_paths, composite, &nodes);
 	if(!rc) rc = proto_encode_nodes(s, &nodes, paths, n_paths, composite, &ct, &payload);
 	o = obs_find(d, req->token);
 	if(!rc && !o && d->n_obs == d->cap_obs){
@@ -250,7 +250,6 @@ void obs_start(struct sim *s, struct sim_device *d, const struct lwm2m_op *req,
 	o->n_paths = n_paths;
 	o->token = req->token;
 	o->composite = composite;
-	o->ct = ct;
 	o->last_ms = s->now_ms;
 	o->last = nodes;          /* taken over */
 	nodes_init(&nodes);
@@ -287,7 +286,7 @@ void obs_run(struct sim *s, struct sim_device *d)
 			continue;
 		}
 		nodes_init(&now);
-		rc = proto_read_paths(s, d, o->paths, o->n_paths, o->composite, &now);
+		rc = proto_read_paths(d, o->paths, o->n_paths, o->composite, &now);
 		if(rc){
 			/* the target went away (or cannot be read): the observation ends */
 			sim_log(s, d, "observation %" PRIu64 " ends: %s", o->token, lwm2m_strerror(-rc));
@@ -296,13 +295,19 @@ void obs_run(struct sim *s, struct sim_device *d)
 			continue;
 		}
 		if(obs_should_send(s, d, o, &now) && send_notify(s, d, o, &now) == 0){
+			if(i >= d->n_obs){
+				/* the connection went away while publishing, and the observations with it */
+				nodes_free(&now);
+				return;
+			}
+			o = &d->obs[i];
 			nodes_free(&o->last);
 			o->last = now;
 			o->last_ms = s->now_ms;
 		}else{
 			nodes_free(&now);
 		}
-		obs_schedule(s, d, o);
+		if(i < d->n_obs) obs_schedule(s, d, &d->obs[i]);
 		i++;
 	}
 }

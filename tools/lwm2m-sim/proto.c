@@ -31,7 +31,7 @@ static struct lwm2m_view view_of(const struct lwm2m_buf *b)
 }
 
 /* The LwM2M result for a tree or format error. */
-static uint16_t result_for(int rc)
+uint16_t proto_result_for(int rc)
 {
 	switch(-rc){
 		case LWM2M_ENOENT: return 404;
@@ -40,12 +40,6 @@ static uint16_t result_for(int rc)
 		case LWM2M_EFULL: return 500;
 		default: return 400;
 	}
-}
-
-static const char *path_text(const struct lwm2m_path *p, char *buf, size_t size)
-{
-	path_format(p, buf, size);
-	return buf;
 }
 
 int proto_respond(struct sim *s, struct sim_device *d, const struct lwm2m_op *req, uint16_t result,
@@ -73,9 +67,16 @@ int proto_respond(struct sim *s, struct sim_device *d, const struct lwm2m_op *re
 		return rc;
 	}
 	rc = net_publish(s, d, s->out.data, s->out.len);
-	if(rc == 0){
-		s->st.answered++;
-		sim_log(s, d, "%s (token %" PRIu64 ") -> %u", op_kind_name(req->kind), req->token, result);
+	if(rc) return rc;
+	s->st.answered++;
+	if(s->cfg.verbose){
+		char uri[72] = "";
+		if(req->fields & LWM2M_F_URI){
+			snprintf(uri, sizeof(uri), " %.*s", (int)(req->uri.len < 64 ? req->uri.len : 64),
+					(const char *)req->uri.ptr);
+		}
+		sim_log(s, d, "%s%s (token %" PRIu64 ") -> %u", op_kind_name(req->kind), uri, req->token,
+				result);
 	}
 	return rc;
 }
@@ -83,7 +84,7 @@ int proto_respond(struct sim *s, struct sim_device *d, const struct lwm2m_op *re
 static void respond_error(struct sim *s, struct sim_device *d, const struct lwm2m_op *req, int rc,
 		const char *what)
 {
-	uint16_t result = result_for(rc);
+	uint16_t result = proto_result_for(rc);
 
 	if(s->cfg.verbose && what) sim_log(s, d, "%s: %s", op_kind_name(req->kind), what);
 	proto_respond(s, d, req, result, 0, NULL);
@@ -168,7 +169,12 @@ static int send_update(struct sim *s, struct sim_device *d)
 	}
 	if(!rc) rc = send_request(s, d, &op);
 	buf_free(&links);
-	if(rc) return rc;
+	if(rc){
+		/* keep what it should carry and try again a little later */
+		d->update_wanted = false;
+		d->update_at = s->now_ms + UPDATE_RETRY_MS;
+		return rc;
+	}
 	sim_log(s, d, "Update sent%s%s%s", d->update_lifetime ? " (lifetime)" : "",
 			d->update_binding ? " (binding)" : "", d->update_objects ? " (objects)" : "");
 	d->update_wanted = d->update_lifetime = d->update_binding = d->update_objects = false;
@@ -221,6 +227,18 @@ static void finish_stopping(struct sim *s, struct sim_device *d)
 	net_close(s, d);
 }
 
+/* Start a new registration on the open connection (the server lost ours, or we rebooted). */
+static void reregister(struct sim *s, struct sim_device *d, const char *why)
+{
+	sim_log(s, d, "%s: registering again", why);
+	if(d->stopping){
+		finish_stopping(s, d);
+	}else if(proto_register(s, d) != 0){
+		d->reg = REG_NONE;
+		net_retry(s, d, "cannot send Register");
+	}
+}
+
 static void on_registered(struct sim *s, struct sim_device *d)
 {
 	d->reg = REG_DONE;
@@ -231,7 +249,6 @@ static void on_registered(struct sim *s, struct sim_device *d)
 	}
 	sim_log(s, d, "%s", "registered");
 	schedule_update(s, d);
-	if(d->stopping) finish_stopping(s, d);
 }
 
 static void on_result(struct sim *s, struct sim_device *d, const struct lwm2m_op *op)
@@ -258,8 +275,7 @@ static void on_result(struct sim *s, struct sim_device *d, const struct lwm2m_op
 				sim_log(s, d, "%s", "updated");
 				schedule_update(s, d);
 			}else if(op->result == 404){
-				sim_log(s, d, "%s", "Update answered 404: registering again");
-				proto_register(s, d);
+				reregister(s, d, "Update answered 404");
 			}else{
 				/* try again later with everything an Update can carry */
 				sim_log(s, d, "Update answered %u: retrying", op->result);
@@ -280,6 +296,8 @@ static void on_result(struct sim *s, struct sim_device *d, const struct lwm2m_op
 		default:
 			break;
 	}
+	/* stopping waited for this exchange to end */
+	if(d->stopping && d->reg == REG_DONE && !d->has_pending) finish_stopping(s, d);
 	net_sched(s, d);
 }
 
@@ -352,13 +370,12 @@ static int read_one(struct sim_device *d, const struct lwm2m_path *p, struct lwm
 	return 0;
 }
 
-int proto_read_paths(struct sim *s, struct sim_device *d, const struct lwm2m_path *paths,
-		size_t n_paths, bool composite, struct lwm2m_nodes *out)
+int proto_read_paths(struct sim_device *d, const struct lwm2m_path *paths, size_t n_paths,
+		bool composite, struct lwm2m_nodes *out)
 {
 	bool any = false;
 
 	tree_refresh(&d->tree, sim_wall_s());
-	(void)s;
 	for(size_t i = 0; i < n_paths; i++){
 		int rc;
 
@@ -402,7 +419,7 @@ static void do_read(struct sim *s, struct sim_device *d, const struct lwm2m_op *
 
 	nodes_init(&nodes);
 	buf_init(&payload, 0);
-	rc = proto_read_paths(s, d, paths, n_paths, composite, &nodes);
+	rc = proto_read_paths(d, paths, n_paths, composite, &nodes);
 	if(!rc) rc = proto_encode_nodes(s, &nodes, paths, n_paths, composite, &ct, &payload);
 	if(rc) respond_error(s, d, op, rc, "cannot read");
 	else proto_respond(s, d, op, 205, ct, &payload);
@@ -503,8 +520,7 @@ static void do_execute(struct sim *s, struct sim_device *d, const struct lwm2m_o
 		proto_request_update(s, d);
 	}else if(act == TREE_ACT_REBOOT && !d->stopping){
 		/* a rebooted device comes back with a fresh registration */
-		sim_log(s, d, "%s", "reboot");
-		proto_register(s, d);
+		reregister(s, d, "reboot");
 	}
 }
 
@@ -579,7 +595,6 @@ static void do_composite(struct sim *s, struct sim_device *d, const struct lwm2m
 static void handle_request(struct sim *s, struct sim_device *d, const struct lwm2m_op *op)
 {
 	struct lwm2m_path p;
-	char text[LWM2M_PATH_STR_MAX];
 
 	switch(op->kind){
 		case LWM2M_OP_READ_COMPOSITE:
@@ -599,7 +614,6 @@ static void handle_request(struct sim *s, struct sim_device *d, const struct lwm
 		respond_error(s, d, op, -LWM2M_EINVAL, "bad path");
 		return;
 	}
-	if(s->cfg.verbose) sim_log(s, d, "%s %s", op_kind_name(op->kind), path_text(&p, text, sizeof(text)));
 	switch(op->kind){
 		case LWM2M_OP_READ: do_read(s, d, op, &p, 1, false); break;
 		case LWM2M_OP_DISCOVER: do_discover(s, d, op, &p); break;
@@ -676,8 +690,7 @@ static void on_timeout(struct sim *s, struct sim_device *d)
 			net_retry(s, d, "no answer to Register");
 			break;
 		case LWM2M_OP_UPDATE:
-			sim_log(s, d, "%s", "no answer to Update: registering again");
-			proto_register(s, d);
+			reregister(s, d, "no answer to Update");
 			break;
 		case LWM2M_OP_DEREGISTER:
 			sim_log(s, d, "%s", "no answer to De-register");

@@ -24,6 +24,7 @@ struct sim_config {
 	const char *host;
 	int port;
 	unsigned count;
+	unsigned first;                 /* number of the first device (worker processes) */
 	const char *ep_prefix;
 	bool username_is_ep;
 	const char *username;
@@ -72,14 +73,17 @@ struct sim_obs {
 	bool composite;
 	struct lwm2m_path *paths;       /* owned */
 	size_t n_paths;
-	uint16_t ct;
 	uint64_t last_ms;               /* when the last value (205 or Notify) went out */
 	uint64_t due_ms;                /* next evaluation */
 	struct lwm2m_nodes last;        /* what it carried, for change detection */
 };
 
+struct sim;
+
 struct sim_device {
-	unsigned index;
+	struct sim *sim;
+	unsigned index;                 /* in this process's device array */
+	unsigned number;                /* in the whole run: names it (<ep-prefix><number>) */
 	char *ep;                       /* owned */
 	char *topic;                    /* owned: [prefix/]lwm2m/rd/<ep> */
 	struct mosquitto *mosq;
@@ -88,6 +92,7 @@ struct sim_device {
 	bool queued;                    /* in the start queue */
 	bool inflight;                  /* counted in sim.inflight */
 	bool failed, done, stopping;
+	bool need_drop;                 /* tear the connection down once out of libmosquitto */
 	bool registered_once;
 	enum sim_conn conn;
 	enum sim_reg reg;
@@ -105,6 +110,7 @@ struct sim_device {
 	uint64_t update_at;
 	uint64_t misc_at;
 	uint64_t close_deadline;
+	uint64_t conn_deadline;         /* CONNACK + SUBACK must arrive by then */
 	uint64_t wake_at;               /* the scheduled heap entry */
 	struct tree tree;
 	struct sim_obs *obs;
@@ -142,6 +148,8 @@ struct sim {
 	size_t n_done;                  /* devices done or failed */
 	bool stopping;
 	uint64_t stop_deadline;
+	size_t stop_next;               /* next device to stop (stopping is paced too) */
+	int signals;                    /* SIGINT/SIGTERM received */
 	/* devices waiting for a connection or registration slot */
 	uint32_t *queue;
 	size_t q_head, q_len;
@@ -150,6 +158,19 @@ struct sim {
 	size_t heap_len, heap_cap;
 	struct lwm2m_buf out;           /* scratch for outgoing messages */
 };
+
+/* ---- workers.c ---- */
+
+/* Runs the devices cfg->first .. cfg->first + cfg->count - 1 in this process. */
+typedef int (*workers_run_fn)(const struct sim_config *cfg, struct sim_stats *st);
+
+/* Devices one process can hold within its descriptor limit. */
+unsigned workers_capacity(void);
+/* Fork ceil(count / per) workers, each running `run` on its slice; add their counters up. */
+int workers_run(const struct sim_config *cfg, unsigned per, workers_run_fn run,
+		struct sim_stats *total);
+/* Ask libmosquitto (>= 2.0.16) to drop its wake-up socket pair; false when it cannot. */
+bool sim_disable_socketpair(struct mosquitto *mosq);
 
 /* ---- net.c ---- */
 
@@ -181,6 +202,8 @@ void proto_on_disconnect(struct sim *s, struct sim_device *d);
 /* Timers of the protocol layer: request timeouts, Update, notifications. */
 uint64_t proto_next_due(const struct sim *s, const struct sim_device *d);
 void proto_timers(struct sim *s, struct sim_device *d);
+/* The LwM2M result for a -LWM2M_E* code (404, 405, 400, 500). */
+uint16_t proto_result_for(int rc);
 /* Encode and publish a response. */
 int proto_respond(struct sim *s, struct sim_device *d, const struct lwm2m_op *req, uint16_t result,
 		uint16_t ct, const struct lwm2m_buf *payload);
@@ -189,8 +212,8 @@ int proto_encode_nodes(struct sim *s, const struct lwm2m_nodes *nodes,
 		const struct lwm2m_path *paths, size_t n_paths, bool composite, uint16_t *ct,
 		struct lwm2m_buf *out);
 /* Read the nodes of paths (composite: missing paths are skipped, overlaps merged). */
-int proto_read_paths(struct sim *s, struct sim_device *d, const struct lwm2m_path *paths,
-		size_t n_paths, bool composite, struct lwm2m_nodes *out);
+int proto_read_paths(struct sim_device *d, const struct lwm2m_path *paths, size_t n_paths,
+		bool composite, struct lwm2m_nodes *out);
 
 /* ---- observe.c ---- */
 

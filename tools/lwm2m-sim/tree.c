@@ -930,6 +930,7 @@ int tree_object_list(const struct tree *t, struct lwm2m_buf *out)
 
 	for(size_t i = 0; i < TREE_N_OBJ; i++) cap += t->obj[i].n_inst ? t->obj[i].n_inst : 1;
 	memset(&list, 0, sizeof(list));
+	list.alt_path = (char *)"/";   /* lf_format_object_list reads it (never freed here) */
 	list.items = calloc(cap, sizeof(*list.items));
 	if(!list.items) return -LWM2M_ENOMEM;
 	for(size_t i = 0; i < TREE_N_OBJ; i++){
