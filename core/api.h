@@ -65,10 +65,10 @@ json_t *core_api_request_json(struct core *c, int64_t id);
 
 /* Observations shared by all web watchers: one per (endpoint, path). */
 int64_t core_api_observe(struct core *c, const struct api_request *req, char *why, size_t why_size);
-/* Drops one watcher of the observation of (endpoint, uri); the last one cancels it at the
- * device (Cancel-Observe). -LWM2M_ENOENT when there is none. */
-int core_api_cancel_observation(struct core *c, const char *prefix, const char *endpoint,
-		const char *uri);
+/* Drops one watcher of the observation that req (kind Observe with uri, or
+ * Observe-Composite with paths) would create; the last one cancels it at the device
+ * (Cancel-Observe). -LWM2M_ENOENT when there is none. */
+int core_api_cancel_observation(struct core *c, const struct api_request *req);
 
 /* Events (registration, update, de-registration, expiry, notification, online/offline):
  * JSON objects {"event": "...", "ep": "...", ...}. */

@@ -199,21 +199,39 @@ static void on_wake(uv_async_t *a)
 		router_expire(c);
 		atomic_fetch_add(&c->stats.core_busy_ns, uv_hrtime() - t0);
 	}
-	ring_if_needed(c);
 }
 
 void core_on_expiry_timer(uv_timer_t *t)
 {
 	struct core *c = t->data;
 	router_expire(c);
+}
+
+static void flush_store(struct core *c);
+
+/* Whatever a callback of this loop turn queued - answers, requests from the REST API,
+ * log lines, store writes - goes out before the loop waits again: one ring and one commit
+ * per turn. Run after the I/O callbacks (check) and after the timers (prepare). */
+static void end_of_turn(struct core *c)
+{
+	flush_store(c);
 	ring_if_needed(c);
+}
+
+static void on_turn_check(uv_check_t *h)
+{
+	end_of_turn(h->data);
+}
+
+static void on_turn_prepare(uv_prepare_t *h)
+{
+	end_of_turn(h->data);
 }
 
 static void on_queue_timer(uv_timer_t *t)
 {
 	struct core *c = t->data;
 	queue_expire_old(c->queue);
-	ring_if_needed(c);
 }
 
 static void *core_thread_main(void *arg)
@@ -275,9 +293,9 @@ static void store_tokens(struct core *c)
 	}
 }
 
-static void on_loop_turn(uv_prepare_t *h)
+static void flush_store(struct core *c)
 {
-	struct core *c = h->data;
+	if(!c->store) return;
 	store_tokens(c);
 	if(store_flush(c->store) != 0){
 		core_log(c, CORE_LOG_ERR, "lwm2m: state_db: a write failed; the last changes may not survive a restart");
@@ -310,9 +328,6 @@ static int open_store(struct core *c, struct lwm2m_error *err)
 	if(rc) return rc;
 	c->token_saved = store_get_u64(c->store, "next_token", 0);
 	exchange_set_next_token(c->exchange, c->token_saved);
-	uv_prepare_init(&c->loop, &c->store_flusher);
-	c->store_flusher.data = c;
-	uv_prepare_start(&c->store_flusher, on_loop_turn);
 	core_log(c, CORE_LOG_INFO, "lwm2m: state_db %s: %zu registrations restored", c->cfg->state_db,
 			registry_count(c->registry));
 	atomic_store(&c->stats.registrations, registry_count(c->registry));
@@ -366,6 +381,12 @@ struct core *core_new(const struct lwm2m_config *cfg, const struct core_edges *e
 	c->wake.data = c;
 	uv_timer_init(&c->loop, &c->expiry_timer);
 	c->expiry_timer.data = c;
+	uv_prepare_init(&c->loop, &c->turn_prepare);
+	c->turn_prepare.data = c;
+	uv_prepare_start(&c->turn_prepare, on_turn_prepare);
+	uv_check_init(&c->loop, &c->turn_check);
+	c->turn_check.data = c;
+	uv_check_start(&c->turn_check, on_turn_check);
 	c->exchange = exchange_new(c);
 	c->queue = queue_new(c);
 	uv_timer_init(&c->loop, &c->queue_timer);

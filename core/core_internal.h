@@ -36,7 +36,8 @@ struct core {
 
 	struct registry *registry;
 	struct store *store;                /* NULL without plugin_opt_state_db */
-	uv_prepare_t store_flusher;         /* commits once per loop turn */
+	uv_prepare_t turn_prepare;          /* end of a loop turn: ring, commit */
+	uv_check_t turn_check;
 	uint64_t token_saved;               /* tokens below this are reserved in the store */
 	struct exchange *exchange;
 	struct queue *queue;

@@ -397,6 +397,49 @@ static struct observation *observation_new(struct exchange *x, const char *key, 
 	return obs;
 }
 
+/* What an observation watches, as text: the path, or the composite's path list. */
+static int observation_target(const struct lwm2m_op *op, struct lwm2m_buf *out)
+{
+	int rc = 0;
+
+	if(op->kind == LWM2M_OP_OBSERVE_COMPOSITE){
+		rc = buf_printf(out, "composite:");
+		for(size_t i = 0; rc == 0 && i < op->paths.len; i++) rc = buf_printf(out, "%02x", op->paths.ptr[i]);
+	}else{
+		rc = buf_printf(out, "%.*s", (int)op->uri.len, (const char *)op->uri.ptr);
+	}
+	return rc;
+}
+
+static char *observation_key(const char *prefix, const char *endpoint, const struct lwm2m_op *op)
+{
+	struct lwm2m_buf target;
+	char *key = make_key(prefix, endpoint), *pk = NULL;
+
+	buf_init(&target, 0);
+	if(key && observation_target(op, &target) == 0) pk = path_key_of(key, (const char *)target.data);
+	buf_free(&target);
+	free(key);
+	return pk;
+}
+
+/* A further watcher of an existing observation gets the current value by a Read. */
+static int64_t share_observation(struct core *c, const struct registration *reg, struct observation *obs,
+		const struct api_request *req, char *why, size_t why_size)
+{
+	struct lwm2m_op op = req->op;
+	struct pending *p;
+	int rc;
+
+	op.kind = op.kind == LWM2M_OP_OBSERVE_COMPOSITE ? LWM2M_OP_READ_COMPOSITE : LWM2M_OP_READ;
+	rc = publish_request(c->exchange, reg, &op, 0, why, why_size);
+	if(rc) return rc;
+	p = pending_add(c->exchange, reg->key, op.kind, op.token, timeout_of(c, req), req->done, req->ctx);
+	if(!p) return -LWM2M_ENOMEM;
+	obs->watchers++;
+	return (int64_t)p->token;
+}
+
 int64_t core_api_observe(struct core *c, const struct api_request *req, char *why, size_t why_size)
 {
 	struct exchange *x = c->exchange;
@@ -404,58 +447,50 @@ int64_t core_api_observe(struct core *c, const struct api_request *req, char *wh
 	const struct registration *reg;
 	struct observation *obs = NULL;
 	struct pending *p;
-	char uri[LWM2M_PATH_STR_MAX + 1], *key, *pk;
+	char uri[LWM2M_PATH_STR_MAX + 1], *pk;
 	int rc;
 
 	reg = reachable(c, req, &rc);
 	if(!reg) return rc;
-	snprintf(uri, sizeof(uri), "%.*s", (int)op.uri.len, (const char *)op.uri.ptr);
-	key = make_key(req->prefix, req->endpoint);
-	pk = key ? path_key_of(key, uri) : NULL;
-	if(!pk){
-		free(key);
-		return -LWM2M_ENOMEM;
-	}
+	pk = observation_key(req->prefix, req->endpoint, &op);
+	if(!pk) return -LWM2M_ENOMEM;
 	HASH_FIND(hh_path, x->obs_by_path, pk, strlen(pk), obs);
 	if(obs){
-		/* Already observed: this watcher shares it, and gets the current value by a Read. */
-		obs->watchers++;
-		op.kind = LWM2M_OP_READ;
-		rc = publish_request(x, reg, &op, 0, why, why_size);
-		p = rc ? NULL : pending_add(x, key, op.kind, op.token, timeout_of(c, req), req->done, req->ctx);
-	}else{
-		obs = observation_new(x, key, pk, req->endpoint, uri);
-		rc = obs ? publish_request(x, reg, &op, 0, why, why_size) : -LWM2M_ENOMEM;
-		if(rc){
-			if(obs){ free(obs->key); free(obs->path_key); free(obs->endpoint); free(obs->uri); free(obs); }
-			p = NULL;
-		}else{
-			obs->token = op.token;
-			obs->watchers = 1;
-			HASH_ADD(hh, x->obs_by_token, token, sizeof(obs->token), obs);
-			HASH_ADD_KEYPTR(hh_path, x->obs_by_path, obs->path_key, strlen(obs->path_key), obs);
-			p = pending_add(x, key, op.kind, op.token, timeout_of(c, req), req->done, req->ctx);
-			if(p) p->obs = obs;
-		}
+		free(pk);
+		return share_observation(c, reg, obs, req, why, why_size);
 	}
-	free(key);
+	/* A composite observation has no single path: its events carry the values' own paths. */
+	snprintf(uri, sizeof(uri), "%.*s", op.kind == LWM2M_OP_OBSERVE ? (int)op.uri.len : 0, (const char *)op.uri.ptr);
+	obs = observation_new(x, reg->key, pk, req->endpoint, uri);
 	free(pk);
-	if(rc) return rc;
-	if(!p) return -LWM2M_ENOMEM;
+	if(!obs) return -LWM2M_ENOMEM;
+	rc = publish_request(x, reg, &op, 0, why, why_size);
+	if(rc){
+		free(obs->key); free(obs->path_key); free(obs->endpoint); free(obs->uri); free(obs);
+		return rc;
+	}
+	obs->token = op.token;
+	obs->watchers = 1;
+	HASH_ADD(hh, x->obs_by_token, token, sizeof(obs->token), obs);
+	HASH_ADD_KEYPTR(hh_path, x->obs_by_path, obs->path_key, strlen(obs->path_key), obs);
+	p = pending_add(x, reg->key, op.kind, op.token, timeout_of(c, req), req->done, req->ctx);
+	if(!p){
+		observation_free(x, obs);
+		return -LWM2M_ENOMEM;
+	}
+	p->obs = obs;
 	return (int64_t)p->token;
 }
 
-int core_api_cancel_observation(struct core *c, const char *prefix, const char *endpoint,
-		const char *uri)
+int core_api_cancel_observation(struct core *c, const struct api_request *req)
 {
 	struct exchange *x = c->exchange;
 	struct observation *obs = NULL;
 	const struct registration *reg;
 	struct lwm2m_op op;
-	char *key = make_key(prefix, endpoint), *pk;
+	const char *prefix = req->prefix, *endpoint = req->endpoint;
+	char *pk = observation_key(prefix, endpoint, &req->op);
 
-	pk = key ? path_key_of(key, uri) : NULL;
-	free(key);
 	if(!pk) return -LWM2M_ENOMEM;
 	HASH_FIND(hh_path, x->obs_by_path, pk, strlen(pk), obs);
 	free(pk);

@@ -132,10 +132,18 @@ static void build_request(struct api_request *req, const struct rest_parsed *q, 
 static enum MHD_Result cancel_observe(struct rest_req *r, const struct lwm2m_path *path)
 {
 	char uri[LWM2M_PATH_STR_MAX + 1];
+	struct api_request req;
 	int rc;
 
 	path_format(path, uri, sizeof(uri));
-	rc = core_api_cancel_observation(r->srv->core, r->has_prefix ? r->prefix : NULL, r->endpoint, uri);
+	memset(&req, 0, sizeof(req));
+	req.prefix = r->has_prefix ? r->prefix : NULL;
+	req.endpoint = r->endpoint;
+	op_init(&req.op);
+	req.op.kind = LWM2M_OP_OBSERVE;
+	req.op.uri = op_view_str(uri);
+	req.op.fields = LWM2M_F_URI;
+	rc = core_api_cancel_observation(r->srv->core, &req);
 	if(rc == -LWM2M_ENOENT) return rest_reply_error(r, 404, "no observation of %s on '%s'", uri, r->endpoint);
 	if(rc) return rest_reply_error(r, 500, "%s", lwm2m_strerror(rc));
 	return rest_reply_json(r, 200, json_pack("{s:b, s:s}", "success", 1, "cancelled", uri));
