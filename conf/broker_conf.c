@@ -1,6 +1,7 @@
 #include "broker_conf.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,27 @@ static bool value_is(const char *rest, const char *v)
 			|| rest[n] == '\r' || rest[n] == '\n');
 }
 
+/* Whether a plugin line names this plugin: the same file once links are resolved (it may
+ * be installed under any name), or, when the file cannot be resolved, the same name. */
+static bool is_own_plugin(const char *value, const char *own_plugin)
+{
+	char path[4096], real[PATH_MAX];
+	size_t n = strcspn(value, "\r\n");
+	const char *own_base, *base;
+
+	if(!own_plugin) return false;
+	while(n && (value[n - 1] == ' ' || value[n - 1] == '\t')) n--;
+	if(n == 0 || n >= sizeof(path)) return false;
+	memcpy(path, value, n);
+	path[n] = '\0';
+	if(realpath(path, real) && !strcmp(real, own_plugin)) return true;
+	own_base = strrchr(own_plugin, '/');
+	own_base = own_base ? own_base + 1 : own_plugin;
+	base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	return !strcmp(base, own_base);
+}
+
 void broker_conf_scan_line(struct broker_facts *f, const char *line, const char *own_plugin)
 {
 	char word[64];
@@ -46,7 +68,7 @@ void broker_conf_scan_line(struct broker_facts *f, const char *line, const char 
 	}else if(!strcmp(word, "allow_anonymous")){
 		if(value_is(rest, "true")) f->allow_anonymous_true = true;
 	}else if(!strcmp(word, "plugin") || !strcmp(word, "auth_plugin")){
-		if(!own_plugin || !strstr(rest, own_plugin)) f->other_plugin = true;
+		if(!is_own_plugin(rest, own_plugin)) f->other_plugin = true;
 	}
 }
 

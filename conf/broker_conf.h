@@ -16,8 +16,8 @@ struct broker_facts {
 	unsigned files_read;
 };
 
-/* Scan one line of mosquitto.conf (no trailing newline needed). own_plugin: the file name
- * of this plugin ("mosquitto_lwm2m.so"), so its own plugin line is not counted. */
+/* Scan one line of mosquitto.conf (no trailing newline needed). own_plugin: the resolved
+ * path of this plugin's file (or its file name), so its own plugin line is not counted. */
 void broker_conf_scan_line(struct broker_facts *f, const char *line, const char *own_plugin);
 
 /* Scan a config file and the include_dir folders it names. */

@@ -348,8 +348,9 @@ int conf_parse(struct lwm2m_config *c, const struct conf_kv *kv, size_t n, struc
 		rc = parse_one(c, key, v, err);
 		if(rc) return rc;
 	}
-	if(!c->http_listen && !c->http_off && set_string(&c->http_listen, CONF_DEFAULT_HTTP_LISTEN)){
-		return -LWM2M_ENOMEM;
+	if(!c->http_listen && !c->http_off){
+		if(set_string(&c->http_listen, CONF_DEFAULT_HTTP_LISTEN)) return -LWM2M_ENOMEM;
+		c->http_listen_default = true;
 	}
 	if(c->http_listen && !c->api_token){
 		struct conf_addr a;

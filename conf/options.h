@@ -55,6 +55,7 @@ struct lwm2m_config {
 	uint32_t register_rate;              /* Register/Update per endpoint per minute, 0 = unlimited */
 	char *http_listen;                   /* owned; REST/events listener "addr:port"; NULL = off */
 	bool http_off;                       /* "plugin_opt_http_listen off" was given */
+	bool http_listen_default;            /* http_listen was not given: the default applies */
 	char *api_token;                     /* owned; bearer token for /api, NULL = none */
 	char *cors_origins;                  /* owned; comma list of allowed origins, NULL = none */
 	char *objects_dir;                   /* owned; extra OMA object XML files, NULL = none */

@@ -60,6 +60,6 @@ json_t *core_api_status(struct core *c)
 	json_object_set_new(j, "outboxDropped", u64(&c->stats.outbox_dropped));
 	json_object_set_new(j, "inboxDepth", json_integer((json_int_t)mailbox_count(&c->inbox)));
 	json_object_set_new(j, "outboxDepth", json_integer((json_int_t)mailbox_count(&c->outbox)));
-	json_object_set_new(j, "inboxHighWater", json_integer((json_int_t)c->inbox.high_water));
+	json_object_set_new(j, "inboxHighWater", json_integer((json_int_t)mailbox_high_water(&c->inbox)));
 	return j;
 }

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+static void flush_store(struct core *c);
+
 uint64_t core_now_mono_ms(void)
 {
 	return uv_hrtime() / 1000000u;
@@ -124,13 +126,6 @@ void core_log(struct core *c, enum core_log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
-void core_report(struct core *c, enum core_log_level level, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	core_vlog(c, level, fmt, ap);
-	va_end(ap);
-}
 
 struct core_out *core_take_outbox(struct core *c)
 {
@@ -182,6 +177,7 @@ static void on_wake(uv_async_t *a)
 		/* The edges first (they may still cancel requests), then the requests, whose
 		 * timers close with them, then every other handle. */
 		if(c->edges.thread_stop) c->edges.thread_stop(c->edges.ctx);
+		flush_store(c);
 		exchange_free(c->exchange);
 		c->exchange = NULL;
 		uv_walk(&c->loop, close_handle, NULL);
@@ -206,8 +202,6 @@ void core_on_expiry_timer(uv_timer_t *t)
 	struct core *c = t->data;
 	router_expire(c);
 }
-
-static void flush_store(struct core *c);
 
 /* Whatever a callback of this loop turn queued - answers, requests from the REST API,
  * log lines, store writes - goes out before the loop waits again: one ring and one commit
@@ -449,6 +443,7 @@ void core_free(struct core *c)
 	core_stop(c);
 	if(!c->loop_done){
 		/* The loop never ran: close its handles on this thread. */
+		if(c->store && c->exchange) store_tokens(c);
 		exchange_free(c->exchange);
 		c->exchange = NULL;
 		uv_walk(&c->loop, close_handle, NULL);
@@ -460,7 +455,7 @@ void core_free(struct core *c)
 	mailbox_destroy(&c->inbox);
 	mailbox_destroy(&c->outbox);
 	queue_free(c->queue);
-	if(c->store) store_tokens(c);
+	if(c->store && c->exchange) store_tokens(c);
 	store_close(c->store);
 	registry_free(c->registry);
 	events_free(c->events);

@@ -105,8 +105,9 @@ void core_ring_clear(struct core *c);
 
 const struct core_stats *core_stats(const struct core *c);
 
-/* Core thread (edges it drives): queue a log line for the broker thread to write. */
-void core_report(struct core *c, enum core_log_level level, const char *fmt, ...)
+/* Core thread (the core and the edges it drives): queue a log line for the broker thread
+ * to write. Debug lines only with plugin_opt_debug. */
+void core_log(struct core *c, enum core_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 #endif

@@ -50,10 +50,9 @@ struct core {
 uint64_t core_now_mono_ms(void);
 int64_t core_now_wall_ms(void);
 
-/* Queue a publish / a log line for the broker thread (core thread). */
+/* Queue a publish for the broker thread (core thread). */
 void core_publish(struct core *c, const char *topic, const uint8_t *payload, size_t len, int qos);
-void core_log(struct core *c, enum core_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+
 
 /* Persist a registration as it is now / its removal (no-ops without a store). */
 void core_store_registration(struct core *c, const struct registration *reg);

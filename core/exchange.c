@@ -46,6 +46,9 @@ struct exchange {
 	uint64_t next_token;
 };
 
+static void observation_end(struct exchange *x, struct observation *obs, const char *why);
+static void observation_destroy(struct observation *obs);
+
 struct exchange *exchange_new(struct core *c)
 {
 	struct exchange *x = calloc(1, sizeof(*x));
@@ -87,10 +90,8 @@ static void on_pending_timeout(uv_timer_t *t)
 	core_log(p->x->c, CORE_LOG_NOTICE, "lwm2m: '%s': %s (token %" PRIu64 ") timed out",
 			p->key, op_kind_name(p->kind), p->token);
 	if(obs && !obs->established){
-		/* An observation nobody confirmed: forget it (a late 2.05 is then dropped). */
-		HASH_DELETE(hh, p->x->obs_by_token, obs);
-		HASH_DELETE(hh_path, p->x->obs_by_path, obs);
-		free(obs->key); free(obs->path_key); free(obs->endpoint); free(obs->uri); free(obs);
+		/* An observation the device never confirmed: forget it (a late 2.05 is then dropped). */
+		observation_end(p->x, obs, "the device did not answer the Observe");
 	}
 	pending_finish(p, &res);
 }
@@ -140,10 +141,7 @@ bool exchange_on_result(struct exchange *x, const char *key, const struct lwm2m_
 		if(op->result / 100 == 2){
 			p->obs->established = true;
 		}else{
-			struct observation *obs = p->obs;
-			HASH_DELETE(hh, x->obs_by_token, obs);
-			HASH_DELETE(hh_path, x->obs_by_path, obs);
-			free(obs->key); free(obs->path_key); free(obs->endpoint); free(obs->uri); free(obs);
+			observation_end(x, p->obs, "the device refused the Observe");
 		}
 	}
 	pending_finish(p, &res);
@@ -161,6 +159,17 @@ bool exchange_on_bad_result(struct exchange *x, const char *key, uint64_t token,
 
 /* ---- observations ---- */
 
+/* Frees an observation that is in no table. */
+static void observation_destroy(struct observation *obs)
+{
+	free(obs->key);
+	free(obs->path_key);
+	free(obs->endpoint);
+	free(obs->uri);
+	free(obs);
+}
+
+/* Takes an observation out of the tables and frees it. */
 static void observation_free(struct exchange *x, struct observation *obs)
 {
 	struct pending *p, *tmp;
@@ -169,11 +178,15 @@ static void observation_free(struct exchange *x, struct observation *obs)
 	}
 	HASH_DELETE(hh, x->obs_by_token, obs);
 	HASH_DELETE(hh_path, x->obs_by_path, obs);
-	free(obs->key);
-	free(obs->path_key);
-	free(obs->endpoint);
-	free(obs->uri);
-	free(obs);
+	observation_destroy(obs);
+}
+
+/* The observation ends for all its watchers: they are told by an event. */
+static void observation_end(struct exchange *x, struct observation *obs, const char *why)
+{
+	json_t *data = json_pack("{s:s, s:s}", "path", obs->uri, "reason", why);
+	events_emit(x->c->events, "OBSERVATION_ENDED", obs->endpoint, data);
+	observation_free(x, obs);
 }
 
 bool exchange_on_notify(struct exchange *x, const char *key, const struct lwm2m_op *op)
@@ -206,7 +219,7 @@ void exchange_endpoint_gone(struct exchange *x, const char *key)
 		if(!strcmp(p->key, key)) pending_finish(p, &res);
 	}
 	HASH_ITER(hh, x->obs_by_token, obs, otmp){
-		if(!strcmp(obs->key, key)) observation_free(x, obs);
+		if(!strcmp(obs->key, key)) observation_end(x, obs, "the registration ended");
 	}
 }
 
@@ -391,7 +404,7 @@ static struct observation *observation_new(struct exchange *x, const char *key, 
 	obs->endpoint = strdup(endpoint);
 	obs->uri = strdup(uri);
 	if(!obs->key || !obs->path_key || !obs->endpoint || !obs->uri){
-		free(obs->key); free(obs->path_key); free(obs->endpoint); free(obs->uri); free(obs);
+		observation_destroy(obs);
 		return NULL;
 	}
 	return obs;
@@ -466,7 +479,7 @@ int64_t core_api_observe(struct core *c, const struct api_request *req, char *wh
 	if(!obs) return -LWM2M_ENOMEM;
 	rc = publish_request(x, reg, &op, 0, why, why_size);
 	if(rc){
-		free(obs->key); free(obs->path_key); free(obs->endpoint); free(obs->uri); free(obs);
+		observation_destroy(obs);
 		return rc;
 	}
 	obs->token = op.token;
@@ -497,13 +510,18 @@ int core_api_cancel_observation(struct core *c, const struct api_request *req)
 	if(!obs) return -LWM2M_ENOENT;
 	if(--obs->watchers > 0) return 0;
 	reg = registry_find(c->registry, prefix, endpoint);
-	if(reg){
+	/* A sleeping device is not disturbed: its next Notify for the forgotten token gets a
+	 * Cancel-Observe from the router anyway. */
+	if(reg && core_device_awake(c, reg)){
+		uint64_t token = obs->token;
 		op_init(&op);
 		op.kind = LWM2M_OP_CANCEL_OBSERVE;
 		op.fields = LWM2M_F_TOKEN;
-		op.token = obs->token;
-		/* Cancel-Observe carries the observation's token, not a fresh one. */
-		publish_request(x, reg, &op, obs->token, NULL, 0);
+		/* Cancel-Observe carries the observation's token, not a fresh one; its answer is
+		 * expected (silently) unless the Observe itself is still unanswered. */
+		if(publish_request(x, reg, &op, token, NULL, 0) == 0 && !pending_find(x, reg->key, token)){
+			pending_add(x, reg->key, op.kind, token, c->cfg->request_timeout_s * 1000u, NULL, NULL);
+		}
 	}
 	observation_free(x, obs);
 	return 0;

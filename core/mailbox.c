@@ -52,3 +52,12 @@ size_t mailbox_count(struct mailbox *mb)
 	pthread_mutex_unlock(&mb->lock);
 	return n;
 }
+
+size_t mailbox_high_water(struct mailbox *mb)
+{
+	size_t n;
+	pthread_mutex_lock(&mb->lock);
+	n = mb->high_water;
+	pthread_mutex_unlock(&mb->lock);
+	return n;
+}

@@ -27,5 +27,6 @@ bool mailbox_push(struct mailbox *mb, struct mailbox_item *item);
 /* Takes every queued item at once, oldest first, as a NULL-terminated list. */
 struct mailbox_item *mailbox_take_all(struct mailbox *mb);
 size_t mailbox_count(struct mailbox *mb);
+size_t mailbox_high_water(struct mailbox *mb);
 
 #endif

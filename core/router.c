@@ -62,8 +62,15 @@ static void answer(struct msg_ctx *m, uint64_t token, uint16_t result)
 	send_op(m, &op);
 }
 
+static void ignore(struct msg_ctx *m, const char *why);
+
 static void refuse(struct msg_ctx *m, const struct lwm2m_op *op, uint16_t result, const char *why)
 {
+	if(op->kind == LWM2M_OP_NOTIFY){
+		/* The spec gives Notify no result; one with its token would answer a Cancel-Observe. */
+		ignore(m, why);
+		return;
+	}
 	atomic_fetch_add(&m->c->stats.refused, 1);
 	LOG_EP(m, CORE_LOG_NOTICE, "%s refused with %u (%s): %s", op_kind_name(op->kind), result,
 			op_result_name(result), why);

@@ -56,6 +56,10 @@ static uint16_t fail(char *why, size_t size, uint16_t code, const char *msg)
 static uint16_t check_lifetime(const struct lwm2m_op *op, const struct lwm2m_config *cfg,
 		char *why, size_t size)
 {
+	if(op->lifetime > UINT32_MAX){
+		snprintf(why, size, "lifetime %" PRIu64 " s is above %u s", op->lifetime, UINT32_MAX);
+		return 400;
+	}
 	/* Lifetime 0 means "never expires"; the minimum applies to every other value. */
 	if(op->lifetime != 0 && op->lifetime < cfg->min_lifetime_s){
 		snprintf(why, size, "lifetime %" PRIu64 " s is below the minimum %u s", op->lifetime,

@@ -14,7 +14,12 @@ json_t *values_to_json(const struct obj_registry *model, uint16_t ct, const uint
 	struct fmt_typer typer = obj_registry_typer(model);
 	json_t *out = NULL;
 
-	if(ct == LWM2M_CF_LINK) return json_stringn((const char *)payload, len);
+	if(why_size) why[0] = '\0';
+	if(ct == LWM2M_CF_LINK){
+		out = payload ? json_stringn((const char *)payload, len) : NULL;
+		if(!out) snprintf(why, why_size, "link-format payload is not valid UTF-8");
+		return out;
+	}
 	if(uri && path_parse(uri, strlen(uri), &path, &err) == 0) req = &path;
 	nodes_init(&nodes);
 	if(fmt_decode(ct, payload, len, req, &typer, NULL, &nodes, &err) != 0

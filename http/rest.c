@@ -3,6 +3,7 @@
 #include "rest_internal.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,7 +13,7 @@
 
 /* ---- responses ---- */
 
-static void add_common_headers(struct rest_server *s, struct MHD_Connection *conn,
+void rest_add_headers(struct rest_server *s, struct MHD_Connection *conn,
 		struct MHD_Response *resp)
 {
 	const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
@@ -35,12 +36,22 @@ static void add_common_headers(struct rest_server *s, struct MHD_Connection *con
 	}
 }
 
-static struct MHD_Response *json_response(json_t *body)
+/* When a JSON body cannot be built (no memory, text that is not UTF-8), the client still
+ * gets an answer. */
+static const char fallback_body[] = "{\"error\":\"the answer could not be encoded\",\"httpStatus\":500}";
+
+static struct MHD_Response *json_response(json_t *body, unsigned *status)
 {
-	char *text = json_dumps(body, JSON_COMPACT);
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	struct MHD_Response *resp;
 
-	if(!text) return NULL;
+	if(!text){
+		*status = 500;
+		resp = MHD_create_response_from_buffer(sizeof(fallback_body) - 1, (void *)fallback_body,
+				MHD_RESPMEM_PERSISTENT);
+		if(resp) MHD_add_response_header(resp, "Content-Type", "application/json");
+		return resp;
+	}
 	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
 	if(!resp){
 		free(text);
@@ -52,12 +63,12 @@ static struct MHD_Response *json_response(json_t *body)
 
 enum MHD_Result rest_reply_json(struct rest_req *r, unsigned status, json_t *body)
 {
-	struct MHD_Response *resp = json_response(body);
+	struct MHD_Response *resp = json_response(body, &status);
 	enum MHD_Result rc;
 
 	json_decref(body);
 	if(!resp) return MHD_NO;
-	add_common_headers(r->srv, r->conn, resp);
+	rest_add_headers(r->srv, r->conn, resp);
 	rc = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	return rc;
@@ -71,6 +82,10 @@ enum MHD_Result rest_reply_error(struct rest_req *r, unsigned status, const char
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Messages may quote the request; JSON needs valid UTF-8: keep plain ASCII only. */
+	for(char *c = msg; *c; c++){
+		if((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f) *c = '?';
+	}
 	return rest_reply_json(r, status, json_pack("{s:s, s:i}", "error", msg, "httpStatus", (int)status));
 }
 
@@ -92,13 +107,13 @@ void rest_waiting_remove(struct rest_req *r)
 
 void rest_complete(struct rest_req *r, unsigned status, json_t *body)
 {
-	struct MHD_Response *resp = json_response(body);
+	struct MHD_Response *resp = json_response(body, &status);
 
 	json_decref(body);
 	rest_waiting_remove(r);
 	r->state = REQ_DONE;
 	if(resp){
-		add_common_headers(r->srv, r->conn, resp);
+		rest_add_headers(r->srv, r->conn, resp);
 		MHD_queue_response(r->conn, status, resp);
 		MHD_destroy_response(resp);
 	}
@@ -205,6 +220,11 @@ static enum MHD_Result dispatch(struct rest_req *r, const struct rest_parsed *q)
 			return rest_events(r);
 		case REST_ROUTE_STATUS:
 			return rest_reply_json(r, 200, core_api_status(s->core));
+		case REST_ROUTE_REQUEST: {
+			json_t *j = core_api_request_json(s->core, q->request_id);
+			if(!j) return rest_reply_error(r, 404, "no request %lld (unknown, or forgotten after completion)", (long long)q->request_id);
+			return rest_reply_json(r, 200, j);
+		}
 		case REST_ROUTE_UNKNOWN:
 		case REST_ROUTE_PREFLIGHT:
 			break;
@@ -264,7 +284,7 @@ static enum MHD_Result route(struct rest_req *r, const char *method, const char 
 	if(!strcmp(method, "OPTIONS")){
 		struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 		if(!resp) return MHD_NO;
-		add_common_headers(s, r->conn, resp);
+		rest_add_headers(s, r->conn, resp);
 		MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, PUT, POST, DELETE, OPTIONS");
 		MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Authorization, Content-Type");
 		rc = MHD_queue_response(r->conn, 204, resp);
@@ -363,6 +383,19 @@ static int parse_listen(const char *spec, struct sockaddr_storage *sa, socklen_t
 	return 0;
 }
 
+/* The address itself, not its spelling: "localhost" may be remapped, "127.x.example" is a name. */
+static bool is_loopback(const struct sockaddr *sa)
+{
+	if(sa->sa_family == AF_INET){
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	}
+	if(sa->sa_family == AF_INET6){
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
 struct rest_server *rest_open(const struct lwm2m_config *cfg, struct lwm2m_error *err)
 {
 	struct rest_server *s;
@@ -371,6 +404,11 @@ struct rest_server *rest_open(const struct lwm2m_config *cfg, struct lwm2m_error
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 
 	if(parse_listen(cfg->http_listen, &sa, &sa_len, err) != 0) return NULL;
+	if(!cfg->api_token && !is_loopback((struct sockaddr *)&sa)){
+		lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_http_listen: %s is not a loopback address: set plugin_opt_api_token too",
+				cfg->http_listen);
+		return NULL;
+	}
 	s = calloc(1, sizeof(*s));
 	if(!s){
 		lwm2m_fail(err, LWM2M_ENOMEM, -1, "out of memory");
@@ -399,10 +437,10 @@ int rest_attach(struct rest_server *s, struct core *c)
 	uv_loop_t *loop = core_api_loop(c);
 
 	if(!info) return -LWM2M_EINVAL;
+	if(uv_poll_init(loop, &s->poll, info->epoll_fd) != 0) return -LWM2M_EINVAL;
 	s->core = c;
 	uv_timer_init(loop, &s->timer);
 	s->timer.data = s;
-	uv_poll_init(loop, &s->poll, info->epoll_fd);
 	s->poll.data = s;
 	uv_poll_start(&s->poll, UV_READABLE, on_poll);
 	s->attached = true;
@@ -425,8 +463,9 @@ void rest_detach(struct rest_server *s)
 	uv_timer_stop(&s->timer);
 	uv_close((uv_handle_t *)&s->poll, NULL);
 	uv_close((uv_handle_t *)&s->timer, NULL);
-	/* Connections end with the daemon; their completion callbacks must not reach the core. */
-	MHD_quiesce_daemon(s->daemon);
+	/* Give the answers just queued a chance to leave before the daemon stops. */
+	for(int i = 0; i < 4; i++) MHD_run(s->daemon);
+	/* Completion callbacks from MHD_stop_daemon (broker thread) must not reach the core. */
 	s->core = NULL;
 }
 

@@ -123,7 +123,7 @@ enum MHD_Result rest_events(struct rest_req *r)
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	rest_add_headers(s, r->conn, resp);
 	rc = MHD_queue_response(r->conn, 200, resp);
 	MHD_destroy_response(resp);
 	r->state = REQ_DONE;

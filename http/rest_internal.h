@@ -54,6 +54,8 @@ struct rest_req {
 enum MHD_Result rest_reply_json(struct rest_req *r, unsigned status, json_t *body);
 enum MHD_Result rest_reply_error(struct rest_req *r, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Cache-Control, and CORS for an allowed Origin. */
+void rest_add_headers(struct rest_server *s, struct MHD_Connection *conn, struct MHD_Response *resp);
 /* For a suspended request: queue the response and resume it. */
 void rest_complete(struct rest_req *r, unsigned status, json_t *body);
 void rest_kick(struct rest_server *s);

@@ -60,6 +60,27 @@ static void on_done(void *ctx, const struct api_result *res)
 
 /* ---- sending ---- */
 
+/* The device sleeps or is offline: the request waits (persisted) for its next uplink. */
+static enum MHD_Result enqueue(struct rest_req *r, struct api_request *req)
+{
+	char why[LWM2M_ERROR_MSG_MAX];
+	int64_t id;
+
+	why[0] = '\0';
+	id = core_api_enqueue(r->srv->core, req, why, sizeof(why));
+	if(id == -LWM2M_EFULL) return rest_reply_error(r, 503, "endpoint '%s' is asleep or offline and %s", r->endpoint, why);
+	if(id == -LWM2M_ENOTSUP || id == -LWM2M_EINVAL){
+		return rest_reply_error(r, 400, "the MQTT binding cannot carry this request: %s", why);
+	}
+	if(id < 0) return rest_reply_error(r, 500, "cannot queue the request: %s", lwm2m_strerror((int)id));
+	{
+		char location[64];
+		snprintf(location, sizeof(location), "/api/requests/%lld", (long long)id);
+		return rest_reply_json(r, 202, json_pack("{s:I, s:s, s:s, s:s}", "requestId", (json_int_t)id,
+				"state", "queued", "endpoint", r->endpoint, "location", location));
+	}
+}
+
 static enum MHD_Result send_request(struct rest_req *r, struct api_request *req, const char *uri,
 		bool observe)
 {
@@ -75,7 +96,10 @@ static enum MHD_Result send_request(struct rest_req *r, struct api_request *req,
 	h = observe ? core_api_observe(r->srv->core, req, why, sizeof(why))
 		: core_api_send(r->srv->core, req, why, sizeof(why));
 	if(h == -LWM2M_ENOENT) return rest_reply_error(r, 404, "no registration for endpoint '%s'", r->endpoint);
-	if(h == -LWM2M_EOFFLINE) return rest_reply_error(r, 503, "endpoint '%s' is offline", r->endpoint);
+	if(h == -LWM2M_EOFFLINE && observe){
+		return rest_reply_error(r, 503, "endpoint '%s' is asleep or offline: observations are not queued", r->endpoint);
+	}
+	if(h == -LWM2M_EOFFLINE) return enqueue(r, req);
 	if(h == -LWM2M_ENOTSUP || h == -LWM2M_EINVAL){
 		return rest_reply_error(r, 400, "the MQTT binding cannot carry this request: %s", why);
 	}
@@ -149,6 +173,18 @@ static enum MHD_Result cancel_observe(struct rest_req *r, const struct lwm2m_pat
 	return rest_reply_json(r, 200, json_pack("{s:b, s:s}", "success", 1, "cancelled", uri));
 }
 
+static enum MHD_Result cancel_composite(struct rest_req *r, struct api_request *req)
+{
+	int rc;
+
+	req->prefix = r->has_prefix ? r->prefix : NULL;
+	req->endpoint = r->endpoint;
+	rc = core_api_cancel_observation(r->srv->core, req);
+	if(rc == -LWM2M_ENOENT) return rest_reply_error(r, 404, "no composite observation of these paths on '%s'", r->endpoint);
+	if(rc) return rest_reply_error(r, 500, "%s", lwm2m_strerror(rc));
+	return rest_reply_json(r, 200, json_pack("{s:b, s:s}", "success", 1, "cancelled", "composite"));
+}
+
 enum MHD_Result rest_device_op(struct rest_req *r, const struct rest_parsed *q)
 {
 	struct api_request req;
@@ -156,5 +192,6 @@ enum MHD_Result rest_device_op(struct rest_req *r, const struct rest_parsed *q)
 
 	if(q->kind == LWM2M_OP_CANCEL_OBSERVE) return cancel_observe(r, &q->path);
 	build_request(&req, q, uri, sizeof(uri));
+	if(q->cancel) return cancel_composite(r, &req);
 	return send_request(r, &req, uri, q->kind == LWM2M_OP_OBSERVE || q->kind == LWM2M_OP_OBSERVE_COMPOSITE);
 }

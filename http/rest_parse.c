@@ -132,7 +132,9 @@ static unsigned json_payload(const struct rest_input *in, const struct fmt_typer
 		status = refuse(p, 400, "expected a JSON array of {\"path\",\"value\"[,\"type\"]} nodes, or {\"values\": [...]}");
 	}else{
 		add_types(arr, typer);
-		if(node_json_to_nodes(arr, &p->nodes, &err) != 0
+		if(json_array_size(arr) == 0){
+			status = refuse(p, 400, "no values to write (empty node list)");
+		}else if(node_json_to_nodes(arr, &p->nodes, &err) != 0
 				|| fmt_encode(cf, &p->nodes, req_path, typer, NULL, &p->payload, &err) != 0){
 			status = refuse(p, 400, "%s", err.msg);
 		}
@@ -186,10 +188,14 @@ static unsigned op_with_body(const struct rest_input *in, const struct fmt_typer
 
 static unsigned op_simple(const struct rest_input *in, struct rest_parsed *p, enum lwm2m_op_kind kind)
 {
-	unsigned status;
+	unsigned status = 0;
 
 	p->kind = kind;
-	status = parse_depth(in, p);
+	if(kind == LWM2M_OP_DISCOVER){
+		status = parse_depth(in, p);
+	}else if(rest_arg_get(in, "depth")){
+		status = refuse(p, 400, "depth applies to discover only");
+	}
 	return status ? status : parse_timeout(in, p);
 }
 
@@ -236,19 +242,25 @@ static unsigned op_write_attributes(const struct rest_input *in, struct rest_par
 	return parse_timeout(in, p);
 }
 
-/* /composite: PUT writes the body; any other method reads ?paths=/3/0/1,/3/0/2.
- * /composite/observe: DELETE is refused, any other method observes ?paths=. */
+/* /composite: GET reads ?paths=/3/0/1,/3/0/2, PUT writes the body.
+ * /composite/observe: POST observes ?paths=, DELETE cancels that observation. */
 static unsigned op_composite(const struct rest_input *in, const struct fmt_typer *typer,
 		struct rest_parsed *p, bool observe)
 {
-	const char *list = rest_arg_get(in, "paths");
+	const char *list = rest_arg_get(in, "paths"), *m = in->method;
 	struct lwm2m_error err;
 
 	p->route = REST_ROUTE_COMPOSITE;
-	if(!strcmp(in->method, "PUT") && !observe) return op_with_body(in, typer, p, LWM2M_OP_WRITE_COMPOSITE, NULL);
-	if(!list) return refuse(p, 400, "missing ?paths=/o/i/r,/o/i/r");
+	if(!observe && !strcmp(m, "PUT")) return op_with_body(in, typer, p, LWM2M_OP_WRITE_COMPOSITE, NULL);
+	if(!observe && strcmp(m, "GET")) return refuse(p, 405, "use GET (Read-Composite) or PUT (Write-Composite) on composite");
+	if(observe && strcmp(m, "POST") && strcmp(m, "DELETE")){
+		return refuse(p, 405, "use POST or DELETE on composite/observe");
+	}
+	if(!list || !*list) return refuse(p, 400, "missing ?paths=/o/i/r,/o/i/r");
+	if(list[strlen(list) - 1] == ',') return refuse(p, 400, "the path list ends with an empty path");
 	while(*list){
 		size_t len = strcspn(list, ",");
+		if(len == 0) return refuse(p, 400, "path %zu is empty", p->npaths + 1);
 		if(p->npaths == REST_MAX_COMPOSITE_PATHS){
 			return refuse(p, 400, "more than %d paths", REST_MAX_COMPOSITE_PATHS);
 		}
@@ -259,10 +271,8 @@ static unsigned op_composite(const struct rest_input *in, const struct fmt_typer
 		list += len;
 		if(*list == ',') list++;
 	}
-	if(!strcmp(in->method, "DELETE") && observe){
-		return refuse(p, 501, "cancelling a composite observation is not supported yet");
-	}
 	p->kind = observe ? LWM2M_OP_OBSERVE_COMPOSITE : LWM2M_OP_READ_COMPOSITE;
+	p->cancel = observe && !strcmp(m, "DELETE");
 	if(senml_etch_paths_encode(LWM2M_CF_SENML_ETCH_CBOR, p->paths, p->npaths, &p->paths_etch, &err) != 0){
 		return refuse(p, 400, "paths: %s", err.msg);
 	}
@@ -333,6 +343,20 @@ static unsigned op_on_path(const struct rest_input *in, const struct fmt_typer *
 
 /* ---- routes ---- */
 
+static unsigned request_id(const struct rest_input *in, struct rest_parsed *p, const char *id)
+{
+	char *end;
+	long long v;
+
+	p->route = REST_ROUTE_REQUEST;
+	if(strcmp(in->method, "GET")) return refuse(p, 405, "use GET on a request");
+	if(*id < '1' || *id > '9') return refuse(p, 400, "a request id is a positive number");
+	v = strtoll(id, &end, 10);
+	if(*end || v <= 0) return refuse(p, 400, "a request id is a positive number");
+	p->request_id = v;
+	return 0;
+}
+
 static unsigned get_only(const struct rest_input *in, struct rest_parsed *p, enum rest_route route,
 		const char *what)
 {
@@ -390,6 +414,7 @@ static unsigned route(const struct rest_input *in, const struct fmt_typer *typer
 	if(!strncmp(url, "/api/clients/", 13)) return clients(in, typer, p, url + 13);
 	if(!strcmp(url, "/api/event")) return get_only(in, p, REST_ROUTE_EVENTS, "/api/event");
 	if(!strcmp(url, "/api/status")) return get_only(in, p, REST_ROUTE_STATUS, "/api/status");
+	if(!strncmp(url, "/api/requests/", 14)) return request_id(in, p, url + 14);
 	return refuse(p, 404, "no such resource: %s", url);
 }
 

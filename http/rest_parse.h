@@ -59,6 +59,7 @@ enum rest_route {
 	REST_ROUTE_COMPOSITE,         /* a composite operation */
 	REST_ROUTE_EVENTS,
 	REST_ROUTE_STATUS,
+	REST_ROUTE_REQUEST,           /* GET /api/requests/{id}: a queued request */
 };
 
 /* What the request asks for. Owns its payload, path list and nodes (rest_parsed_free);
@@ -66,6 +67,7 @@ enum rest_route {
 struct rest_parsed {
 	enum rest_route route;
 	unsigned status;              /* 0: valid; else the HTTP status to refuse it with */
+	int64_t request_id;           /* REQUEST */
 	char message[REST_MESSAGE_MAX];   /* why, when status != 0 */
 
 	/* CLIENT_LIST: the page asked for (offset >= 0, limit 1..10000, default 0 and 1000). */
@@ -82,7 +84,8 @@ struct rest_parsed {
 	enum lwm2m_op_kind kind;
 	struct lwm2m_path path;       /* DEVICE_OP: at least an object */
 	bool has_path;
-	bool has_depth;               /* ?depth=0..3 on READ, DISCOVER, DELETE, OBSERVE */
+	bool has_depth;               /* ?depth=0..3, Discover only */
+	bool cancel;                  /* COMPOSITE observe: DELETE cancels the observation */
 	uint8_t depth;
 	uint32_t timeout_ms;          /* ?timeout= in ms; 0 = the core's default */
 	struct lwm2m_attrs attrs;     /* WRITE_ATTRIBUTES: at least one set, none unset */

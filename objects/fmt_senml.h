@@ -250,6 +250,8 @@ struct senml_dec {
 	size_t nrec;                      /* records seen */
 	char *bn;                         /* current base name (owned) */
 	size_t bn_len, bn_cap;
+	char *name;                       /* bn + n of the current record (owned) */
+	size_t name_cap;
 	/* A base name ending in '/' after at least one ID is resolved once: names are then
 	 * that path plus the IDs of n. */
 	bool bn_fast;

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Longest bn + n accepted (names are "/65535/65535/65535/65535" plus short prefixes). */
-#define SENML_NAME_MAX 512
+/* Longest gateway end-device prefix accepted (they are short identifiers, "d01"). */
+#define SENML_PREFIX_MAX 255
 
 /* ---- packs ------------------------------------------------------------------------------ */
 
@@ -265,6 +265,7 @@ static const char *parse_name(const char *s, size_t len, const char *alt, size_t
 			for(size_t i = start; i < pos; i++){
 				if((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return "control character";
 			}
+			if(pos - start > SENML_PREFIX_MAX) return "gateway prefix longer than 255 bytes";
 			if(!fmt_utf8_valid((const uint8_t *)s + start, pos - start)) return "prefix is not UTF-8";
 			*pfx = s + start;
 			*pfx_len = pos - start;
@@ -584,14 +585,105 @@ static int push_path(struct senml_dec *s, const struct senml_rec *r, const struc
 	return 0;
 }
 
-int senml_dec_record(struct senml_dec *s, const struct senml_rec *r)
+/* bn + n -> [prefix] path. *why says what is wrong with the name (NULL when nothing is);
+ * the return value is non-zero only when memory runs out. */
+static int resolve_name(struct senml_dec *s, const struct senml_rec *r, struct lwm2m_path *p,
+		const char **pfx, size_t *pfx_len, const char **why)
 {
-	char name[SENML_NAME_MAX], pbuf[SENML_NAME_MAX], shown[64];
+	bool has_n = (r->has & SENML_HAS_N) && r->n.len;
+	size_t nlen = s->bn_len + (has_n ? r->n.len : 0);
+
+	/* A base name resolved once, plus plain IDs in n: no text to join. */
+	if(s->bn_fast && (!has_n || r->n.p[0] != '/') && (!has_n || parse_rest(s, &r->n, p))){
+		if(!has_n) *p = s->bn_path;
+		*pfx = s->bn_pfx_len ? s->bn + s->bn_pfx_off : NULL;
+		*pfx_len = s->bn_pfx_len;
+		*why = NULL;
+		return 0;
+	}
+	if(nlen == 0){
+		*why = "no name (bn + n is empty)";
+		return 0;
+	}
+	if(!has_n){
+		*why = parse_name(s->bn, s->bn_len, s->alt, s->alt_len, p, pfx, pfx_len);
+		return 0;
+	}
+	if(nlen > s->name_cap){
+		char *nm = realloc(s->name, nlen);
+		if(!nm) return dec_fail_nomem(s);
+		s->name = nm;
+		s->name_cap = nlen;
+	}
+	if(s->bn_len) memcpy(s->name, s->bn, s->bn_len);
+	memcpy(s->name + s->bn_len, r->n.p, r->n.len);
+	*why = parse_name(s->name, nlen, s->alt, s->alt_len, p, pfx, pfx_len);
+	return 0;
+}
+
+/* A record of a path list: a name and nothing else. */
+static int path_record(struct senml_dec *s, const struct senml_rec *r, const struct lwm2m_path *p,
+		const char *pfx, size_t pfx_len)
+{
+	char shown[64];
+
+	if(r->vkind != SENML_V_NONE)
+		return rec_fail(s, r, LWM2M_EINVAL, "%s: a path list record carries a value",
+				rec_name(s, r, shown, sizeof(shown)));
+	if(r->has & (SENML_HAS_T | SENML_HAS_BT))
+		return rec_fail(s, r, LWM2M_EINVAL, "%s: a path list record carries a time",
+				rec_name(s, r, shown, sizeof(shown)));
+	if(pfx && !s->want_prefixes)
+		return rec_fail(s, r, LWM2M_ENOTSUP, "%s: gateway prefix in a path list",
+				rec_name(s, r, shown, sizeof(shown)));
+	return push_path(s, r, p, pfx, pfx_len);
+}
+
+/* A record with a value (or, in SenML-ETCH, without one): one node. */
+static int value_record(struct senml_dec *s, const struct senml_rec *r, const struct lwm2m_path *p,
+		const char *pfx, size_t pfx_len, double time)
+{
+	char pbuf[SENML_PREFIX_MAX + 1], shown[64];
 	struct lwm2m_value val = { 0 };
 	struct lwm2m_node *node;
+	int rc;
+
+	if(p->len < LWM2M_PATH_RESOURCE)
+		return rec_fail(s, r, LWM2M_EINVAL, "\"%s\" is not a resource path",
+				rec_name(s, r, shown, sizeof(shown)));
+	if(pfx){
+		memcpy(pbuf, pfx, pfx_len);     /* parse_name bounds it */
+		pbuf[pfx_len] = '\0';
+	}
+	if(r->vkind == SENML_V_NONE || r->vkind == SENML_V_NULL){
+		if(s->mode != SENML_MODE_ETCH)
+			return rec_fail(s, r, LWM2M_EINVAL, "%s: %s", rec_name(s, r, shown, sizeof(shown)),
+					r->vkind == SENML_V_NULL ? "null value" : "no value");
+		val.type = LWM2M_TYPE_NONE;
+	} else {
+		rc = rec_value(s, r, fmt_type_of(s->d.typer, pfx ? pbuf : NULL, p), &val);
+		if(rc) return rc;
+	}
+	rc = fmt_dec_push(&s->d, r->offset, &node);
+	if(rc){
+		value_free(&val);
+		return rc;
+	}
+	node->path = *p;
+	node->kind = LWM2M_NODE_VALUE;
+	node->value = val;
+	node->has_time = time != 0.0;
+	node->time = time;
+	if(pfx && !(node->prefix = strdup(pbuf))) return dec_fail_nomem(s);
+	return 0;
+}
+
+int senml_dec_record(struct senml_dec *s, const struct senml_rec *r)
+{
+	char shown[64];
 	struct lwm2m_path p;
-	const char *pfx, *why;
-	size_t nlen, pfx_len;
+	const char *pfx = NULL, *why = NULL;
+	size_t pfx_len = 0;
 	double time;
 	int rc;
 
@@ -602,72 +694,15 @@ int senml_dec_record(struct senml_dec *s, const struct senml_rec *r)
 		s->has_bv = true;
 		s->bv = r->bv;
 	}
-	if(s->bn_fast && (!(r->has & SENML_HAS_N) || (r->n.len && r->n.p[0] != '/')) &&
-			(!(r->has & SENML_HAS_N) || parse_rest(s, &r->n, &p))){
-		if(!(r->has & SENML_HAS_N)) p = s->bn_path;
-		pfx = s->bn_pfx_len ? s->bn + s->bn_pfx_off : NULL;
-		pfx_len = s->bn_pfx_len;
-		nlen = 0;
-		goto resolved;
-	}
-	nlen = s->bn_len + ((r->has & SENML_HAS_N) ? r->n.len : 0);
-	if(nlen == 0) return rec_fail(s, r, LWM2M_EINVAL, "no name (bn + n is empty)");
-	if(!(r->has & SENML_HAS_N) || r->n.len == 0){
-		why = parse_name(s->bn, s->bn_len, s->alt, s->alt_len, &p, &pfx, &pfx_len);
-	} else {
-		if(nlen >= sizeof(name)) return rec_fail(s, r, LWM2M_EINVAL, "name longer than %d bytes",
-				SENML_NAME_MAX - 1);
-		if(s->bn_len) memcpy(name, s->bn, s->bn_len);
-		memcpy(name + s->bn_len, r->n.p, r->n.len);
-		why = parse_name(name, nlen, s->alt, s->alt_len, &p, &pfx, &pfx_len);
-	}
-	/* The printable name is only needed for messages. */
-#define SHOWN rec_name(s, r, shown, sizeof(shown))
-	if(why) return rec_fail(s, r, LWM2M_EINVAL, "name \"%s\": %s", SHOWN, why);
-resolved:
+	rc = resolve_name(s, r, &p, &pfx, &pfx_len, &why);
+	if(rc) return rc;
+	if(why) return rec_fail(s, r, LWM2M_EINVAL, "name \"%s\": %s",
+			rec_name(s, r, shown, sizeof(shown)), why);
 	time = s->bt + ((r->has & SENML_HAS_T) ? r->t.f : 0.0);
-	if(!isfinite(time)) return rec_fail(s, r, LWM2M_ERANGE, "%s: time out of range", SHOWN);
-
-	if(s->mode == SENML_MODE_PATHS){
-		if(r->vkind != SENML_V_NONE)
-			return rec_fail(s, r, LWM2M_EINVAL, "%s: a path list record carries a value", SHOWN);
-		if(r->has & (SENML_HAS_T | SENML_HAS_BT))
-			return rec_fail(s, r, LWM2M_EINVAL, "%s: a path list record carries a time", SHOWN);
-		if(pfx && !s->want_prefixes)
-			return rec_fail(s, r, LWM2M_ENOTSUP, "%s: gateway prefix in a path list", SHOWN);
-		return push_path(s, r, &p, pfx, pfx_len);
-	}
-	if(p.len < LWM2M_PATH_RESOURCE)
-		return rec_fail(s, r, LWM2M_EINVAL, "\"%s\" is not a resource path", SHOWN);
-	if(pfx){
-		if(pfx_len >= sizeof(pbuf))
-			return rec_fail(s, r, LWM2M_EINVAL, "gateway prefix longer than %d bytes",
-					SENML_NAME_MAX - 1);
-		memcpy(pbuf, pfx, pfx_len);
-		pbuf[pfx_len] = '\0';
-	}
-	if(r->vkind == SENML_V_NONE || r->vkind == SENML_V_NULL){
-		if(s->mode != SENML_MODE_ETCH)
-			return rec_fail(s, r, LWM2M_EINVAL, "%s: %s", SHOWN,
-					r->vkind == SENML_V_NULL ? "null value" : "no value");
-		val.type = LWM2M_TYPE_NONE;
-	} else {
-		rc = rec_value(s, r, fmt_type_of(s->d.typer, pfx ? pbuf : NULL, &p), &val);
-		if(rc) return rc;
-	}
-	rc = fmt_dec_push(&s->d, r->offset, &node);
-	if(rc){
-		value_free(&val);
-		return rc;
-	}
-	node->path = p;
-	node->kind = LWM2M_NODE_VALUE;
-	node->value = val;
-	node->has_time = time != 0.0;
-	node->time = time;
-	if(pfx && !(node->prefix = strdup(pbuf))) return dec_fail_nomem(s);
-	return 0;
-#undef SHOWN
+	if(!isfinite(time)) return rec_fail(s, r, LWM2M_ERANGE, "%s: time out of range",
+			rec_name(s, r, shown, sizeof(shown)));
+	if(s->mode == SENML_MODE_PATHS) return path_record(s, r, &p, pfx, pfx_len);
+	return value_record(s, r, &p, pfx, pfx_len, time);
 }
 
 int senml_dec_record_cb(void *s, const struct senml_rec *r)
@@ -798,6 +833,8 @@ void senml_dec_done(struct senml_dec *s, int rc)
 	}
 	free(s->bn);
 	s->bn = NULL;
+	free(s->name);
+	s->name = NULL;
 	free(s->paths);
 	s->paths = NULL;
 	senml_prefixes_free(s->prefixes, s->npaths);

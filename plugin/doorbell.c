@@ -14,7 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CONNACK_WAIT_MS 1000
+#define CONNECT_WAIT_MS 200      /* a listener of this very broker answers in microseconds */
+#define BACKOFF_FIRST_MS 1000
+#define BACKOFF_MAX_MS 60000
 #define WARN_EVERY_MS 60000
 
 static uint64_t mono_ms(void)
@@ -65,10 +67,37 @@ static void warn(struct doorbell *d, const char *what, int err)
 	if(d->addr.is_unix) snprintf(where, sizeof(where), "unix:%s", d->addr.host);
 	else snprintf(where, sizeof(where), "%s:%u", d->addr.host, d->addr.port);
 	if(d->core){
-		core_report(d->core, CORE_LOG_WARNING,
+		char reason[128] = "";
+		if(err){
+			/* strerror() is not thread-safe. */
+			if(strerror_r(err, reason, sizeof(reason)) != 0) snprintf(reason, sizeof(reason), "error %d", err);
+		}
+		core_log(d->core, CORE_LOG_WARNING,
 				"lwm2m: doorbell %s: %s%s%s; replies wait for the broker's next tick (up to 100 ms)",
-				where, what, err ? ": " : "", err ? strerror(err) : "");
+				where, what, err ? ": " : "", reason);
 	}
+}
+
+/* connect() bounded by CONNECT_WAIT_MS, so a silent address never stalls the core. */
+static int connect_bounded(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	int flags = fcntl(fd, F_GETFL), soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	if(flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return -1;
+	if(connect(fd, sa, len) != 0){
+		if(errno != EINPROGRESS) return -1;
+		if(poll(&pfd, 1, CONNECT_WAIT_MS) <= 0){
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if(getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr){
+			errno = soerr ? soerr : EIO;
+			return -1;
+		}
+	}
+	return fcntl(fd, F_SETFL, flags);
 }
 
 static int open_socket(struct doorbell *d)
@@ -86,7 +115,7 @@ static int open_socket(struct doorbell *d)
 		memcpy(sa.sun_path, d->addr.host, strlen(d->addr.host) + 1);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if(fd < 0) return -1;
-		if(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0){
+		if(connect_bounded(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0){
 			int e = errno;
 			close(fd);
 			errno = e;
@@ -108,7 +137,7 @@ static int open_socket(struct doorbell *d)
 		for(ai = res; ai; ai = ai->ai_next){
 			fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
 			if(fd < 0) continue;
-			if(connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
+			if(connect_bounded(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
 			close(fd);
 			fd = -1;
 		}
@@ -151,7 +180,7 @@ static bool await_connack(struct doorbell *d)
 	struct pollfd pfd = { .fd = d->fd, .events = POLLIN };
 	uint8_t ack[4];
 
-	if(poll(&pfd, 1, CONNACK_WAIT_MS) <= 0){
+	if(poll(&pfd, 1, CONNECT_WAIT_MS) <= 0){
 		warn(d, "no CONNACK from the broker", 0);
 		return false;
 	}
@@ -200,12 +229,34 @@ static bool drain(struct doorbell *d)
 	}
 }
 
+/* After a failed connection, wait before the next try (doubling up to a minute): TICK
+ * delivers meanwhile, and the core does not pay a connection attempt per loop turn. */
+static bool may_connect(struct doorbell *d)
+{
+	return !d->retry_at_ms || mono_ms() >= d->retry_at_ms;
+}
+
+static void connect_failed(struct doorbell *d)
+{
+	d->backoff_ms = d->backoff_ms ? d->backoff_ms * 2 : BACKOFF_FIRST_MS;
+	if(d->backoff_ms > BACKOFF_MAX_MS) d->backoff_ms = BACKOFF_MAX_MS;
+	d->retry_at_ms = mono_ms() + d->backoff_ms;
+}
+
 void doorbell_ring(struct doorbell *d)
 {
 	static const uint8_t pingreq[2] = { 0xC0, 0x00 };
 
 	for(int attempt = 0; attempt < 2; attempt++){
-		if(d->fd < 0 && !connect_bell(d)) return;
+		if(d->fd < 0){
+			if(!may_connect(d)) return;
+			if(!connect_bell(d)){
+				connect_failed(d);
+				return;
+			}
+			d->backoff_ms = 0;
+			d->retry_at_ms = 0;
+		}
 		if(drain(d) && send(d->fd, pingreq, sizeof(pingreq), MSG_NOSIGNAL) == (ssize_t)sizeof(pingreq)){
 			d->rings++;
 			return;

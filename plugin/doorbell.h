@@ -19,6 +19,8 @@ struct doorbell {
 	char username[48];
 	char password[48];          /* random per start; checked by the plugin's auth callback */
 	uint64_t last_warning_ms;
+	uint64_t retry_at_ms;       /* no connection attempt before this (0 = now) */
+	uint64_t backoff_ms;
 	uint64_t rings;
 	uint64_t reconnects;
 	struct core *core;          /* for log lines */

@@ -1,7 +1,9 @@
 /* Mosquitto glue: the only code that talks to the broker. Everything here runs on the
  * broker's thread; the LwM2M work happens on the core thread (core/). */
+#define _GNU_SOURCE   /* dladdr */
+#include <dlfcn.h>
 #include <inttypes.h>
-#include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,7 @@ struct plugin_ctx {
 	unsigned long ticks;
 	uint64_t outbox_dropped_reported;
 	time_t outbox_report_time;
+	char own_path[PATH_MAX];    /* this plugin's file, resolved */
 };
 
 /* ---- identity ---- */
@@ -122,7 +125,8 @@ static void answer_here(const char *topic, const void *payload, size_t len, uint
 
 	if(mqtt_topic_parse(topic, strlen(topic), &t, NULL) != 0) return;
 	if(mqtt_codec_decode(payload, len, t.iface, NULL, &op, NULL) != 0 && !(op.fields & LWM2M_F_TOKEN)) return;
-	if(op.is_response) return;
+	/* A result with a Notify's token would read as the answer to a Cancel-Observe. */
+	if(op.is_response || op.kind == LWM2M_OP_NOTIFY) return;
 	op_init(&reply);
 	reply.is_response = true;
 	reply.result = result;
@@ -203,15 +207,17 @@ static void publish_out(const struct core_out *o)
 	}
 }
 
-static void drain_outbox(struct plugin_ctx *p)
+/* publish = false at plugin cleanup: the broker has closed its message store by then, so
+ * only the log lines are still worth writing. */
+static void drain_outbox(struct plugin_ctx *p, bool publish)
 {
 	struct core_out *o, *next;
 
 	core_ring_clear(p->core);
 	for(o = core_take_outbox(p->core); o; o = next){
 		next = (struct core_out *)o->link.next;
-		if(o->kind == CORE_OUT_PUBLISH) publish_out(o);
-		else mosquitto_log_printf(log_level_of(o->level), "%s", o->text);
+		if(o->kind == CORE_OUT_LOG) mosquitto_log_printf(log_level_of(o->level), "%s", o->text);
+		else if(publish) publish_out(o);
 		core_out_free(o);
 	}
 }
@@ -239,7 +245,7 @@ static int on_tick(int event, void *event_data, void *userdata)
 	(void)event;
 	(void)event_data;
 	p->ticks++;
-	drain_outbox(p);
+	drain_outbox(p, true);
 	report_outbox_drops(p);
 	return MOSQ_ERR_SUCCESS;
 }
@@ -287,7 +293,7 @@ static void edge_thread_start(void *ctx)
 {
 	struct plugin_ctx *p = ctx;
 	if(p->rest && rest_attach(p->rest, p->core) != 0){
-		core_report(p->core, CORE_LOG_ERR, "lwm2m: the REST API could not start");
+		core_log(p->core, CORE_LOG_ERR, "lwm2m: the REST API could not start");
 	}
 }
 
@@ -321,6 +327,18 @@ static int read_options(struct plugin_ctx *p, struct mosquitto_opt *opts, int n)
 	return MOSQ_ERR_SUCCESS;
 }
 
+/* This plugin's own file, resolved, to recognise its own plugin line in the broker's
+ * configuration whatever the file is called. */
+static const char *own_path(struct plugin_ctx *p)
+{
+	Dl_info info;
+
+	if(dladdr((void *)mosquitto_plugin_init, &info) && info.dli_fname && realpath(info.dli_fname, p->own_path)){
+		return p->own_path;
+	}
+	return PLUGIN_FILE;
+}
+
 /* Facts about the broker's configuration the plugin API does not give. */
 static int check_broker_config(struct plugin_ctx *p)
 {
@@ -331,7 +349,7 @@ static int check_broker_config(struct plugin_ctx *p)
 
 	memset(&facts, 0, sizeof(facts));
 	if(broker_conf_path_of_self(path, sizeof(path))){
-		known = broker_conf_scan_file(&facts, path, PLUGIN_FILE, &err) == 0;
+		known = broker_conf_scan_file(&facts, path, own_path(p), &err) == 0;
 		if(!known) mosquitto_log_printf(MOSQ_LOG_WARNING, "lwm2m: cannot read the broker configuration: %s", err.msg);
 	}
 	if(facts.per_listener_settings){
@@ -404,7 +422,7 @@ static void ctx_free(struct plugin_ctx *p)
 	if(!p) return;
 	if(p->core){
 		core_stop(p->core);
-		drain_outbox(p);
+		drain_outbox(p, false);
 		log_stats(p);
 		core_free(p->core);
 	}
@@ -421,11 +439,11 @@ static int start_core(struct plugin_ctx *p)
 	struct lwm2m_error err;
 
 	p->core = core_new(&p->cfg, &edges, &err);
+	if(p->core) p->bell.core = p->core;   /* before the thread that reads it starts */
 	if(!p->core || core_start(p->core, &err) != 0){
 		mosquitto_log_printf(MOSQ_LOG_ERR, "lwm2m: %s", err.msg);
 		return MOSQ_ERR_UNKNOWN;
 	}
-	p->bell.core = p->core;
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -461,7 +479,10 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 	if(rc == MOSQ_ERR_SUCCESS && p->cfg.http_listen){
 		struct lwm2m_error err;
 		p->rest = rest_open(&p->cfg, &err);
-		if(!p->rest){
+		if(!p->rest && p->cfg.http_listen_default){
+			/* Nobody asked for this port: a busy 8080 must not keep the broker down. */
+			mosquitto_log_printf(MOSQ_LOG_WARNING, "lwm2m: %s; the REST API is off (set plugin_opt_http_listen)", err.msg);
+		}else if(!p->rest){
 			mosquitto_log_printf(MOSQ_LOG_ERR, "lwm2m: %s", err.msg);
 			rc = MOSQ_ERR_INVAL;
 		}
@@ -483,7 +504,7 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 	mosquitto_log_printf(MOSQ_LOG_INFO, "lwm2m: plugin loaded (identity %s, %zu prefixes%s, REST API %s%s)",
 			conf_identity_name(p->cfg.identity), p->cfg.n_prefixes,
 			p->cfg.allow_no_prefix ? " + none" : "",
-			p->cfg.http_listen ? "on http://" : "off", p->cfg.http_listen ? p->cfg.http_listen : "");
+			p->rest ? "on http://" : "off", p->rest ? p->cfg.http_listen : "");
 	*userdata = p;
 	return MOSQ_ERR_SUCCESS;
 }

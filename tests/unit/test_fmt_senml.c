@@ -406,7 +406,7 @@ static void test_name_errors(void **state)
 		assert_int_equal(n.count, 0);
 		assert_non_null(strstr(err.msg, "record 1"));
 	}
-	/* a prefix longer than the name bound, in a bn resolved once and in a bn alone */
+	/* a prefix longer than 255 bytes, in a bn resolved once and in a bn alone */
 	{
 		char text[1400];
 		char pfx[701];
@@ -418,6 +418,12 @@ static void test_name_errors(void **state)
 		assert_int_equal(dec_json(text, NULL, NULL, false, &n, &err), -LWM2M_EINVAL);
 		assert_non_null(strstr(err.msg, "prefix longer"));
 		assert_int_equal(n.count, 0);
+		/* long names are fine otherwise (leading zeros) */
+		memset(pfx, '0', 700);
+		snprintf(text, sizeof(text), "[{\"bn\":\"/d/\",\"n\":\"%s3/0/0\",\"vs\":\"x\"}]", pfx);
+		assert_int_equal(dec_json(text, NULL, NULL, false, &n, &err), 0);
+		assert_int_equal(n.items[0].path.ids[0], 3);
+		nodes_free(&n);
 	}
 	/* bn + n is plain concatenation, and the leading '/' is optional */
 	assert_int_equal(dec_json("[{\"bn\":\"3/0/1\",\"n\":\"3/0\",\"v\":7}]", NULL, NULL, false, &n, &err), 0);

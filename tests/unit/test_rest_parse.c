@@ -337,16 +337,19 @@ static void test_read_discover_delete(void **state)
 	assert_int_equal(c->out.timeout_ms, 0);
 	assert_false(c->out.has_payload);
 	done(c);
-	c = accepted(REST_ROUTE_DEVICE_OP, "GET", EP "/3/0/7/1", "depth=0&timeout=1", NULL, NULL);
+	c = accepted(REST_ROUTE_DEVICE_OP, "GET", EP "/3/0/7/1", "timeout=1", NULL, NULL);
 	assert_path(&c->out.path, "/3/0/7/1");
-	assert_true(c->out.has_depth);
-	assert_int_equal(c->out.depth, 0);
+	assert_false(c->out.has_depth);
 	assert_int_equal(c->out.timeout_ms, 1000);
 	done(c);
-	c = accepted(REST_ROUTE_DEVICE_OP, "GET", EP "/3/0/", "depth=3&timeout=3600", NULL, NULL);
+	c = accepted(REST_ROUTE_DEVICE_OP, "GET", EP "/3/0/discover", "depth=3&timeout=3600", NULL, NULL);
 	assert_path(&c->out.path, "/3/0");
 	assert_int_equal(c->out.depth, 3);
 	assert_int_equal(c->out.timeout_ms, 3600000);
+	done(c);
+	c = accepted(REST_ROUTE_DEVICE_OP, "GET", EP "/3/0/discover", "depth=0", NULL, NULL);
+	assert_true(c->out.has_depth);
+	assert_int_equal(c->out.depth, 0);
 	done(c);
 	c = accepted(REST_ROUTE_DEVICE_OP, "GET", EP "/3/discover", "DEPTH=2&Timeout=+5", NULL, NULL);
 	assert_int_equal(c->out.kind, LWM2M_OP_DISCOVER);
@@ -354,12 +357,14 @@ static void test_read_discover_delete(void **state)
 	assert_int_equal(c->out.depth, 2);
 	assert_int_equal(c->out.timeout_ms, 5000);
 	done(c);
-	c = accepted(REST_ROUTE_DEVICE_OP, "DELETE", EP "/3/1", "depth=1", NULL, NULL);
+	c = accepted(REST_ROUTE_DEVICE_OP, "DELETE", EP "/3/1", NULL, NULL, NULL);
 	assert_int_equal(c->out.kind, LWM2M_OP_DELETE);
-	assert_int_equal(c->out.depth, 1);
 	done(c);
+	/* Depth is a Discover parameter only. */
+	refused(400, "depth applies to discover only", "DELETE", EP "/3/1", "depth=1", NULL, NULL);
+	refused(400, "depth applies to discover only", "GET", EP "/3/0/7/1", "depth=0", NULL, NULL);
 	/* The first of repeated arguments counts, even without a value. */
-	c = accepted(REST_ROUTE_DEVICE_OP, "GET", EP "/3", "timeout&timeout=x&depth=1&depth=9", NULL, NULL);
+	c = accepted(REST_ROUTE_DEVICE_OP, "GET", EP "/3/discover", "timeout&timeout=x&depth=1&depth=9", NULL, NULL);
 	assert_int_equal(c->out.timeout_ms, 0);
 	assert_int_equal(c->out.depth, 1);
 	done(c);
@@ -383,17 +388,17 @@ static void test_depth_and_timeout_refusals(void **state)
 	for(size_t i = 0; i < sizeof(depths) / sizeof(depths[0]); i++){
 		if(!strcmp(depths[i], "depth")){
 			/* no value: as if absent */
-			done(accepted(REST_ROUTE_DEVICE_OP, "GET", EP "/3", depths[i], NULL, NULL));
+			done(accepted(REST_ROUTE_DEVICE_OP, "GET", EP "/3/discover", depths[i], NULL, NULL));
 			continue;
 		}
-		refused(400, "depth must be 0..3", "GET", EP "/3", depths[i], NULL, NULL);
+		refused(400, "depth must be 0..3", "GET", EP "/3/discover", depths[i], NULL, NULL);
 	}
 	for(size_t i = 0; i < sizeof(timeouts) / sizeof(timeouts[0]); i++){
 		refused(400, "timeout must be 1..3600 seconds", "GET", EP "/3", timeouts[i], NULL, NULL);
 		refused(400, "timeout must be 1..3600 seconds", "POST", EP "/3/0/4", timeouts[i], NULL, NULL);
 	}
 	/* depth is checked before timeout */
-	refused(400, "depth must be 0..3", "GET", EP "/3", "timeout=0&depth=9", NULL, NULL);
+	refused(400, "depth must be 0..3", "GET", EP "/3/discover", "timeout=0&depth=9", NULL, NULL);
 }
 
 static void test_observe(void **state)
@@ -401,10 +406,11 @@ static void test_observe(void **state)
 	struct call *c;
 	(void)state;
 
-	c = accepted(REST_ROUTE_DEVICE_OP, "POST", EP "/3/0/9/observe", "depth=1&timeout=60", NULL, NULL);
+	refused(400, "depth applies to discover only", "POST", EP "/3/0/9/observe", "depth=1", NULL, NULL);
+	c = accepted(REST_ROUTE_DEVICE_OP, "POST", EP "/3/0/9/observe", "timeout=60", NULL, NULL);
 	assert_int_equal(c->out.kind, LWM2M_OP_OBSERVE);
 	assert_path(&c->out.path, "/3/0/9");
-	assert_int_equal(c->out.depth, 1);
+	assert_false(c->out.has_depth);
 	assert_int_equal(c->out.timeout_ms, 60000);
 	done(c);
 	/* Cancelling takes no options: wrong ones do not matter. */
@@ -644,20 +650,25 @@ static void test_composite(void **state)
 	assert_true(c->out.paths_etch.len > 2);
 	assert_int_equal(c->out.paths_etch.data[0], 0x82);
 	done(c);
-	c = accepted(REST_ROUTE_COMPOSITE, "POST", EP "/composite", "paths=/3/0/1,", NULL, NULL);
-	assert_int_equal(c->out.kind, LWM2M_OP_READ_COMPOSITE);
-	assert_int_equal(c->out.npaths, 1);
-	done(c);
+	refused(405, "use GET (Read-Composite) or PUT (Write-Composite) on composite", "POST", EP "/composite",
+			"paths=/3/0/1", NULL, NULL);
+	refused(405, "use GET (Read-Composite) or PUT (Write-Composite) on composite", "DELETE", EP "/composite",
+			"paths=/3/0/1", NULL, NULL);
 	c = accepted(REST_ROUTE_COMPOSITE, "POST", EP "/composite/observe", "paths=/3/0/9", NULL, NULL);
 	assert_int_equal(c->out.kind, LWM2M_OP_OBSERVE_COMPOSITE);
 	assert_int_equal(c->out.npaths, 1);
+	assert_false(c->out.cancel);
 	done(c);
-	c = accepted(REST_ROUTE_COMPOSITE, "PUT", EP "/composite/observe", "paths=/3", NULL, NULL);
+	c = accepted(REST_ROUTE_COMPOSITE, "DELETE", EP "/composite/observe", "paths=/3/0/9", NULL, NULL);
 	assert_int_equal(c->out.kind, LWM2M_OP_OBSERVE_COMPOSITE);
+	assert_true(c->out.cancel);
 	done(c);
-	c = accepted(REST_ROUTE_COMPOSITE, "GET", EP "/composite", "paths=", NULL, NULL);
-	assert_int_equal(c->out.npaths, 0);
-	done(c);
+	refused(405, "use POST or DELETE on composite/observe", "PUT", EP "/composite/observe", "paths=/3", NULL, NULL);
+	refused(405, "use POST or DELETE on composite/observe", "GET", EP "/composite/observe", "paths=/3", NULL, NULL);
+	refused(400, "missing ?paths=/o/i/r,/o/i/r", "GET", EP "/composite", "paths=", NULL, NULL);
+	refused(400, "the path list ends with an empty path", "GET", EP "/composite", "paths=/3/0/1,", NULL, NULL);
+	refused(400, "path 1 is empty", "GET", EP "/composite", "paths=,/3", NULL, NULL);
+	refused(400, "path 2 is empty", "GET", EP "/composite", "paths=/3,,/1", NULL, NULL);
 	c = accepted(REST_ROUTE_COMPOSITE, "PUT", EP "/composite", "paths=/x", NULL,
 			"[{\"path\":\"/3/0/9\",\"value\":1},{\"path\":\"/1/0/1\",\"type\":\"integer\",\"value\":60}]");
 	assert_int_equal(c->out.kind, LWM2M_OP_WRITE_COMPOSITE);
@@ -682,8 +693,6 @@ static void test_composite(void **state)
 	refused(400, "missing ?paths=/o/i/r,/o/i/r", "DELETE", EP "/composite/observe", NULL, NULL, NULL);
 	refused_start(400, "path 2: ", "GET", EP "/composite", "paths=/3/0/1,/x", NULL, NULL);
 	refused_start(400, "path 1: ", "GET", EP "/composite", "paths=/3/0/1/2/3", NULL, NULL);
-	refused(501, "cancelling a composite observation is not supported yet", "DELETE", EP "/composite/observe",
-			"paths=/3/0/1", NULL, NULL);
 	refused(400, "timeout must be 1..3600 seconds", "GET", EP "/composite", "paths=/3&timeout=0", NULL, NULL);
 	refused(400, "the request needs a body", "PUT", EP "/composite", "timeout=0", NULL, NULL);
 	refused(400, "timeout must be 1..3600 seconds", "PUT", EP "/composite", "timeout=0", "text/plain", "x");
