@@ -1189,7 +1189,10 @@ static int dl_path(const struct lwm2m_op *op, const struct dl_rule *r, struct lw
 static int media_of(uint16_t cf, const char **out, const char *what, struct lwm2m_error *err)
 {
 	*out = fmt_cf_media_type(cf);
-	if(!*out) return lwm2m_fail(err, LWM2M_EINVAL, -1, "%s: content format %u has no media type", what, cf);
+	if(!*out){
+		return lwm2m_fail(err, LWM2M_EINVAL, -1, "%s: content format %u has no media type",
+			what, cf);
+	}
 	return 0;
 }
 
@@ -1248,7 +1251,9 @@ static int dl_query(const struct lwm2m_op *op, const struct lwm2m_path *p, struc
 	rc = buf_append_byte(b, '?');
 	if(rc) return lwm2m_fail(err, rc, -1, "cannot grow the request buffer");
 	rc = attr_format_query(&op->attrs, b);
-	if(rc == -LWM2M_EINVAL) return lwm2m_fail(err, rc, -1, "Write-Attributes: invalid attribute values");
+	if(rc == -LWM2M_EINVAL){
+		return lwm2m_fail(err, rc, -1, "Write-Attributes: invalid attribute values");
+	}
 	return rc ? lwm2m_fail(err, rc, -1, "cannot grow the request buffer") : 0;
 }
 
@@ -1349,7 +1354,8 @@ static int location_instance(const char *loc, uint16_t object, struct lwm2m_view
 	out->len = (size_t)(end - obj);
 	return 0;
 bad:
-	return lwm2m_fail(err, LWM2M_EINVAL, -1, "Create answer: Location '%s' does not end in /object/instance",
+	return lwm2m_fail(err, LWM2M_EINVAL, -1,
+		"Create answer: Location '%s' does not end in /object/instance",
 		printable(loc, strlen(loc), shown));
 }
 
@@ -1384,7 +1390,9 @@ int http_codec_decode_response(const struct lwm2m_op *req, unsigned http_status,
 		resp->token = req->token;
 		resp->fields |= LWM2M_F_TOKEN;
 	}
-	if(len > 0 && !body) return lwm2m_fail(err, LWM2M_EINVAL, -1, "%s answer: length without body", kind);
+	if(len > 0 && !body){
+		return lwm2m_fail(err, LWM2M_EINVAL, -1, "%s answer: length without body", kind);
+	}
 	if(c < 2 || c > 5 || c == 3){
 		return lwm2m_fail(err, LWM2M_EINVAL, -1, "%s answer: HTTP status %u is not a final answer", kind,
 			http_status);

@@ -50,13 +50,13 @@
  *    LwM2M CBOR; the wildcard ranges of all types or all application types = any):
  *    extra->accept_cf; nothing acceptable is 406.
  *  - Checks run in this order, the first failure answers: route (404/405), body size (413),
- *    query (414/400), Accept (406), body and Content-Type (415/400).
+ *    query (414/400, 415 for pct), Accept (406), body and Content-Type (415/400).
  *  - Uplink answers: Register 201, Update / De-register / Send 204, Bootstrap-Request and
  *    Bootstrap-Pack-Request 200. Downlink answers (spec 2.3): Read, Discover, Execute,
  *    Bootstrap-Read, Bootstrap-Discover 200; Create 201; every other success 204. Errors:
  *    the CoAP c.dd as HTTP cdd, except those whose HTTP number means something else: 4.02
  *    Bad Option and 4.08 Request Entity Incomplete -> 400, 5.05 Proxying Not Supported ->
- *    502; 2.31 and anything outside 2.00..5.99 -> 500.
+ *    502; 4.xx/5.xx with dd above 31 -> c00; 2.31, 3.xx and codes outside 2.00..5.99 -> 500.
  *  - Downlink requests: the server's alternate path (for example "/lwm2m") prefixes DM
  *    requests, never Bootstrap ones; op->uri is re-written canonically ("3/0/1/" ->
  *    "/3/0/1"). A request without payload carrying LWM2M_F_CT (Read, Bootstrap-Read) sends
@@ -112,9 +112,10 @@ struct http_uplink {
 /* ---- uplink: device -> server ---- */
 
 /* Recognise the request in req (Register, Update, De-register, Send, Bootstrap-Request,
- * Bootstrap-Pack-Request) and fill op and extra. On success returns 0 and extra->status is
- * 0. op has no token (HTTP has none); for Register/Update with a body op carries the payload
- * and LWM2M_F_CT 40, for Send the payload and its content format.
+ * Bootstrap-Pack-Request) and fill op and extra (both required; err may be NULL). On
+ * success returns 0 and extra->status is 0. op has no token (HTTP has none); for
+ * Register/Update with a body op carries the payload and LWM2M_F_CT 40, for Send the
+ * payload and its content format.
  *
  * On failure returns a negative -LWM2M_E* with err->msg naming the problem (the parameter,
  * the byte offset in the query) and extra->status the HTTP status to answer at once:

@@ -1,7 +1,7 @@
 """Errors through the REST API. Device side: a 4.04 inside a 200 JSON, no answer (504 after
 ?timeout= and after plugin_opt_request_timeout), a late answer after the timeout (dropped and
 logged), a malformed answer (502), an answer whose token cannot be read (504), a payload that
-does not decode (200 + decodeError), an offline device (503), a device that de-registers while
+does not decode (200 + decodeError), an offline device (request queued: 202), a device that de-registers while
 a request waits (404), an HTTP client that leaves while its request waits. REST side:
 Write-Attributes the MQTT binding cannot express (lt, con, no value) -> 400 and nothing sent;
 malformed paths, IDs, JSON, types, bodies above 1 MB (413, also through curl and chunked),
@@ -182,12 +182,23 @@ def device_gone():
     r = call("GET", "/api/clients/dev-gone/3/0/0")
     res.equal((r.status, (r.json or {}).get("code")), (200, 205), "dev-gone still served afterwards")
 
-    # Offline: the device's connection ends; requests get 503 without reaching anybody.
+    # Offline: the device's connection ends; a request is queued for its return (202 + id),
+    # and an observation is refused (503): observations are not queued.
     g.disconnect()
     ok = h.wait_until(lambda: (call("GET", "/api/clients/dev-gone").json or {}).get("online") is False, 5)
     res.check(ok, "dev-gone disconnected -> online false")
     r = call("GET", "/api/clients/dev-gone/3/0/0")
-    res.check(is_json_error(r, 503), "request to an offline device -> 503 JSON", r)
+    rid = (r.json or {}).get("requestId")
+    res.check(r.status == 202 and isinstance(rid, int) and (r.json or {}).get("state") == "queued",
+              "request to an offline device -> 202 with a request id", r)
+    if isinstance(rid, int):
+        q = call("GET", "/api/requests/%d" % rid)
+        res.equal((q.status, (q.json or {}).get("state"), (q.json or {}).get("operation")),
+                  (200, "queued", "Read"), "the queued request can be looked up")
+    r = call("POST", "/api/clients/dev-gone/3/0/9/observe")
+    res.check(is_json_error(r, 503), "observe on an offline device -> 503 JSON", r)
+    r = call("GET", "/api/requests/999999")
+    res.check(is_json_error(r, 404), "unknown request id -> 404 JSON", r)
     r = call("GET", "/api/clients/nobody/3/0/0")
     res.check(is_json_error(r, 404), "request to an unknown endpoint -> 404 JSON", r)
 
