@@ -81,14 +81,31 @@ void core_out_free(struct core_out *o)
 	free(o);
 }
 
+/* Output of this loop turn waits here until the turn's store commit: nothing a device or
+ * web client is told may be lost by a crash right after. */
 static void core_push_out(struct core *c, struct core_out *o)
 {
-	if(!mailbox_push(&c->outbox, &o->link)){
-		atomic_fetch_add(&c->stats.outbox_dropped, 1);
-		free(o);
-		return;
+	o->link.next = NULL;
+	if(c->turn_tail) c->turn_tail->next = &o->link;
+	else c->turn_head = &o->link;
+	c->turn_tail = &o->link;
+}
+
+static void release_turn_output(struct core *c)
+{
+	struct mailbox_item *it = c->turn_head, *next;
+
+	c->turn_head = c->turn_tail = NULL;
+	for(; it; it = next){
+		struct core_out *o = (struct core_out *)it;
+		next = it->next;
+		if(!mailbox_push(&c->outbox, it)){
+			atomic_fetch_add(&c->stats.outbox_dropped, 1);
+			free(o);
+		}else if(o->kind == CORE_OUT_PUBLISH){
+			atomic_fetch_add(&c->stats.published, 1);
+		}
 	}
-	if(o->kind == CORE_OUT_PUBLISH) atomic_fetch_add(&c->stats.published, 1);
 }
 
 void core_publish(struct core *c, const char *topic, const uint8_t *payload, size_t len, int qos)
@@ -178,6 +195,7 @@ static void on_wake(uv_async_t *a)
 		 * timers close with them, then every other handle. */
 		if(c->edges.thread_stop) c->edges.thread_stop(c->edges.ctx);
 		flush_store(c);
+		release_turn_output(c);
 		exchange_free(c->exchange);
 		c->exchange = NULL;
 		uv_walk(&c->loop, close_handle, NULL);
@@ -209,6 +227,7 @@ void core_on_expiry_timer(uv_timer_t *t)
 static void end_of_turn(struct core *c)
 {
 	flush_store(c);
+	release_turn_output(c);
 	ring_if_needed(c);
 }
 
@@ -452,6 +471,7 @@ void core_free(struct core *c)
 	uv_loop_close(&c->loop);
 	free_list(mailbox_take_all(&c->inbox));
 	free_list(mailbox_take_all(&c->outbox));
+	free_list(c->turn_head);
 	mailbox_destroy(&c->inbox);
 	mailbox_destroy(&c->outbox);
 	queue_free(c->queue);

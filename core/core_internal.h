@@ -23,6 +23,8 @@ struct core {
 	struct core_edges edges;
 	struct mailbox inbox;               /* struct core_in, broker -> core */
 	struct mailbox outbox;              /* struct core_out, core -> broker */
+	struct mailbox_item *turn_head;     /* output of the current loop turn, released */
+	struct mailbox_item *turn_tail;     /*   to the outbox after the turn's commit */
 	atomic_bool ring_pending;
 	atomic_bool stopping;
 	struct core_stats stats;
