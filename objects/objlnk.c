@@ -29,7 +29,7 @@ int objlnk_parse(const char *s, size_t len, uint16_t *obj, uint16_t *inst,
 		struct lwm2m_error *err)
 {
 	size_t colon = 0;
-	uint16_t o, i;
+	uint16_t o = 0, i = 0;   /* set by parse_half on success; -O3 cannot see it */
 	int rc;
 
 	if(len && !s) return lwm2m_fail(err, LWM2M_EINVAL, -1, "objlnk: no text");

@@ -687,8 +687,8 @@ static void test_cbor_errors(void **state)
 		"81bb00000000ffffffff",                /* map count above the input */
 		"9b00000000ffffffff",                  /* array count above the input */
 		"81a1f6f6",                            /* key is not int/text */
-		"81a20066" "2f332f302f39" "02",        /* value missing */
-		"81a2006a2f333434322f302f3130" "0261",  /* v: truncated text */
+		("81a20066" "2f332f302f39" "02"),      /* value missing */
+		("81a2006a2f333434322f302f3130" "0261"),  /* v: truncated text */
 		"81a200662f332f302f3902c5820101",      /* unsupported tag 5 */
 		"81a200662f332f302f3902c48201fa3f800000", /* decimal fraction of a float */
 		"81a200662f332f302f3904f6ff",          /* trailing data (and vb null) */
