@@ -209,6 +209,15 @@ bool exchange_on_notify(struct exchange *x, const char *key, const struct lwm2m_
 	return true;
 }
 
+void exchange_observations_gone(struct exchange *x, const char *key)
+{
+	struct observation *obs, *otmp;
+
+	HASH_ITER(hh, x->obs_by_token, obs, otmp){
+		if(!strcmp(obs->key, key)) observation_end(x, obs, "the device registered again");
+	}
+}
+
 void exchange_endpoint_gone(struct exchange *x, const char *key)
 {
 	struct pending *p, *ptmp;

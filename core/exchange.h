@@ -22,9 +22,12 @@ bool exchange_on_result(struct exchange *x, const char *key, const struct lwm2m_
 bool exchange_on_bad_result(struct exchange *x, const char *key, uint64_t token, const char *why);
 /* A Notify: true when it belongs to a live observation (then an event is emitted). */
 bool exchange_on_notify(struct exchange *x, const char *key, const struct lwm2m_op *op);
-/* The registration behind `key` ended (de-register, expiry, re-register): pending requests
- * fail with API_GONE and its observations end. */
+/* The registration behind `key` ended (de-register, expiry): pending requests fail with
+ * API_GONE and its observations end. */
 void exchange_endpoint_gone(struct exchange *x, const char *key);
+/* The device registered again: its observations are void (Core TS), but requests in flight
+ * may still be answered. */
+void exchange_observations_gone(struct exchange *x, const char *key);
 
 /* Gives op a fresh token and encodes it as an MQTT request (why: the reason on failure). */
 int exchange_encode(struct exchange *x, struct lwm2m_op *op, struct lwm2m_buf *out, char *why, size_t why_size);

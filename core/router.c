@@ -150,7 +150,7 @@ static void on_register(struct msg_ctx *m, const struct lwm2m_op *op, bool is_up
 	}
 	stats_count(m->c);
 	core_store_registration(m->c, reg);
-	if(replaced) exchange_endpoint_gone(m->c->exchange, m->key);
+	if(replaced) exchange_observations_gone(m->c->exchange, m->key);
 	events_emit(m->c->events, is_update ? "UPDATED" : "REGISTRATION", reg->endpoint,
 			events_registration_json(reg, true));
 	if(is_update){

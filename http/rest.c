@@ -42,7 +42,7 @@ static const char fallback_body[] = "{\"error\":\"the answer could not be encode
 
 static struct MHD_Response *json_response(json_t *body, unsigned *status)
 {
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	char *text = body ? json_dumps(body, JSON_COMPACT | REST_JSON_REAL_PRECISION) : NULL;
 	struct MHD_Response *resp;
 
 	if(!text){

@@ -45,7 +45,7 @@ static void on_event(void *ctx, const char *type, const char *endpoint, json_t *
 
 	if(st->closed) return;
 	if(st->filter_ep && (!endpoint || strcmp(endpoint, st->filter_ep))) return;
-	text = json_dumps(data, JSON_COMPACT);
+	text = json_dumps(data, JSON_COMPACT | REST_JSON_REAL_PRECISION);
 	if(!text) return;
 	if(st->buf.len - st->sent > SSE_MAX_BACKLOG){
 		/* A client that does not read is dropped rather than allowed to grow without end. */

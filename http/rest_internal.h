@@ -14,6 +14,10 @@
 #include "rest_parse.h"
 #include "../core/api.h"
 
+/* Floats for people: 15 significant digits print 24.19 as 24.19, and every decimal of up
+ * to 15 digits comes back as written. */
+#define REST_JSON_REAL_PRECISION JSON_REAL_PRECISION(15)
+
 struct sse_stream;
 
 struct rest_server {

@@ -27,6 +27,10 @@ device=demo-device
 if [ ! -s "$run/password" ]; then
 	password=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 	mosquitto_passwd -c -b "$run/password" "$device" "$password"
+	# Accounts for the simulator's devices (lwm2m-sim --username-is-ep: sim-0 ... sim-9).
+	for i in 0 1 2 3 4 5 6 7 8 9; do
+		mosquitto_passwd -b "$run/password" "sim-$i" "$password"
+	done
 	echo "$password" > "$run/demo-device.password"
 	chmod 600 "$run/password" "$run/demo-device.password"
 fi
@@ -62,6 +66,8 @@ Watch the device's topic (payloads shown as hex CBOR):
   mosquitto_sub -p $port -u $device -P $password -t lwm2m/rd/$device -F '%t %x'
 Register the device (the answer a202011218c9 = {2: 1, 18: 201} shows in the window above):
   printf "\$(echo $register | sed 's/../\\\\x&/g')" | mosquitto_pub -p $port -u $device -P $password -t lwm2m/rd/$device -q 1 -s
+Simulated devices sim-0 ... sim-9 (objects /1, /3, /3303):
+  $top/build/tools/lwm2m-sim --port $port --username-is-ep --count 10 --password $password
 List the registered devices, and follow events:
   curl -s http://127.0.0.1:$http_port/api/clients
   curl -sN http://127.0.0.1:$http_port/api/event
