@@ -33,6 +33,9 @@ const struct conf_option_doc conf_option_docs[] = {
 		"Bearer token required on every /api request; required when http_listen is not a loopback address"},
 	{"cors_origins", "list", "(none)",
 		"Comma-separated browser origins allowed to call the REST API (CORS), or *"},
+	{"tls_cert", "file", "(none: plain HTTP)",
+		"PEM certificate (chain) for HTTPS on the REST API listener; needs tls_key"},
+	{"tls_key", "file", "(none)", "PEM private key of tls_cert"},
 	{"objects_dir", "directory", "(none)",
 		"Folder of OMA LwM2M object definition files (*.xml) loaded beside the built-in core objects"},
 	{"state_db", "file", "(none: state is lost at restart)",
@@ -44,7 +47,7 @@ const struct conf_option_doc conf_option_docs[] = {
 /* Options whose names are reserved by the design for capabilities this version does not
  * have yet: refusing them beats silently ignoring an operator's setting. */
 static const char *const reserved_options[] = {
-	"http_binding_listen", "tls_cert", "tls_key", "tls_ca", "coap_server", "endpoints_file", NULL
+	"http_binding_listen", "tls_ca", "coap_server", "endpoints_file", NULL
 };
 
 void conf_defaults(struct lwm2m_config *c)
@@ -82,6 +85,10 @@ void conf_free(struct lwm2m_config *c)
 	c->cors_origins = NULL;
 	free(c->objects_dir);
 	c->objects_dir = NULL;
+	free(c->tls_cert);
+	c->tls_cert = NULL;
+	free(c->tls_key);
+	c->tls_key = NULL;
 	free(c->state_db);
 	c->state_db = NULL;
 }
@@ -307,6 +314,10 @@ static int parse_one(struct lwm2m_config *c, const char *key, const char *v, str
 		return set_string(&c->api_token, v);
 	}
 	if(!strcmp(key, "cors_origins")) return set_string(&c->cors_origins, v);
+	if(!strcmp(key, "tls_cert") || !strcmp(key, "tls_key")){
+		if(v[0] != '/') return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_%s: '%s' is not an absolute path", key, v);
+		return set_string(!strcmp(key, "tls_cert") ? &c->tls_cert : &c->tls_key, v);
+	}
 	if(!strcmp(key, "state_db")){
 		if(v[0] != '/') return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_state_db: '%s' is not an absolute path", v);
 		return set_string(&c->state_db, v);
@@ -359,6 +370,10 @@ int conf_parse(struct lwm2m_config *c, const struct conf_kv *kv, size_t n, struc
 					"plugin_opt_http_listen: %s is not a loopback address: set plugin_opt_api_token too",
 					c->http_listen);
 		}
+	}
+	if(!c->tls_cert != !c->tls_key){
+		return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_%s is set but plugin_opt_%s is not: HTTPS needs both",
+				c->tls_cert ? "tls_cert" : "tls_key", c->tls_cert ? "tls_key" : "tls_cert");
 	}
 	if(c->max_lifetime_s && c->max_lifetime_s < c->min_lifetime_s){
 		return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_max_lifetime: %u is below plugin_opt_min_lifetime %u",

@@ -58,6 +58,8 @@ struct lwm2m_config {
 	bool http_listen_default;            /* http_listen was not given: the default applies */
 	char *api_token;                     /* owned; bearer token for /api, NULL = none */
 	char *cors_origins;                  /* owned; comma list of allowed origins, NULL = none */
+	char *tls_cert;                      /* owned; PEM file: HTTPS for the REST API, NULL = HTTP */
+	char *tls_key;                       /* owned; PEM file of tls_cert's private key */
 	char *objects_dir;                   /* owned; extra OMA object XML files, NULL = none */
 	char *state_db;                      /* owned; SQLite file for durable state, NULL = none */
 	char *log_level_str;                 /* owned or NULL */

@@ -396,6 +396,56 @@ static bool is_loopback(const struct sockaddr *sa)
 	return false;
 }
 
+/* A whole PEM file into a NUL-terminated string (at most 1 MiB). */
+static char *read_pem(const char *option, const char *path, struct lwm2m_error *err)
+{
+	FILE *f = fopen(path, "rb");
+	char *text;
+	size_t n;
+
+	if(!f){
+		lwm2m_fail(err, LWM2M_ENOENT, -1, "plugin_opt_%s: cannot read %s", option, path);
+		return NULL;
+	}
+	text = malloc(1024 * 1024 + 1);
+	n = text ? fread(text, 1, 1024 * 1024 + 1, f) : 0;
+	fclose(f);
+	if(!text || n == 0 || n > 1024 * 1024 || !strstr(text, "-----BEGIN")){
+		free(text);
+		lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_%s: %s is not a PEM file", option, path);
+		return NULL;
+	}
+	text[n] = '\0';
+	return text;
+}
+
+static struct MHD_Daemon *start_daemon(struct rest_server *s, unsigned flags, struct sockaddr_storage *sa)
+{
+	if(s->tls_cert){
+		return MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, s,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+				MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert,
+				MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
+				MHD_OPTION_END);
+	}
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+			MHD_OPTION_END);
+}
+
+static void server_free(struct rest_server *s)
+{
+	free(s->tls_cert);
+	free(s->tls_key);
+	free(s);
+}
+
 struct rest_server *rest_open(const struct lwm2m_config *cfg, struct lwm2m_error *err)
 {
 	struct rest_server *s;
@@ -415,17 +465,20 @@ struct rest_server *rest_open(const struct lwm2m_config *cfg, struct lwm2m_error
 		return NULL;
 	}
 	s->cfg = cfg;
+	if(cfg->tls_cert){
+		s->tls_cert = read_pem("tls_cert", cfg->tls_cert, err);
+		s->tls_key = s->tls_cert ? read_pem("tls_key", cfg->tls_key, err) : NULL;
+		if(!s->tls_key){
+			server_free(s);
+			return NULL;
+		}
+	}
 	if(sa.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-			MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-			MHD_OPTION_END);
+	s->daemon = start_daemon(s, flags, &sa);
 	if(!s->daemon){
-		free(s);
-		lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_http_listen: cannot listen on %s (in use, or not an address of this host)",
-				cfg->http_listen);
+		server_free(s);
+		lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_http_listen: cannot listen on %s (in use, not an address of this host%s)",
+				cfg->http_listen, cfg->tls_cert ? ", or the TLS certificate and key do not match" : "");
 		return NULL;
 	}
 	return s;
@@ -473,5 +526,5 @@ void rest_free(struct rest_server *s)
 {
 	if(!s) return;
 	MHD_stop_daemon(s->daemon);
-	free(s);
+	server_free(s);
 }

@@ -23,6 +23,8 @@ struct sse_stream;
 struct rest_server {
 	const struct lwm2m_config *cfg;
 	struct MHD_Daemon *daemon;
+	char *tls_cert;                 /* PEM text for HTTPS (the daemon reads it), NULL = HTTP */
+	char *tls_key;
 	struct core *core;
 	uv_poll_t poll;
 	uv_timer_t timer;          /* MHD's own timeouts, and "run MHD soon" after a resume */

@@ -504,7 +504,7 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 	mosquitto_log_printf(MOSQ_LOG_INFO, "lwm2m: plugin loaded (identity %s, %zu prefixes%s, REST API %s%s)",
 			conf_identity_name(p->cfg.identity), p->cfg.n_prefixes,
 			p->cfg.allow_no_prefix ? " + none" : "",
-			p->rest ? "on http://" : "off", p->rest ? p->cfg.http_listen : "");
+			p->rest ? (p->cfg.tls_cert ? "on https://" : "on http://") : "off", p->rest ? p->cfg.http_listen : "");
 	*userdata = p;
 	return MOSQ_ERR_SUCCESS;
 }
