@@ -6,7 +6,7 @@
 #
 # usage: bench/run_rest.sh [BUILD_DIR] [-- BENCH_ARGS...]
 #   BUILD_DIR   a build of this project with the targets mosquitto_lwm2m and bench_rest
-#               (default /work/main/build). A Release build gives the meaningful numbers:
+#               (default: build/ of this checkout). A Release build gives the meaningful numbers:
 #                 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLWM2M_BUILD_TESTS=OFF
 #                 cmake --build build --target mosquitto_lwm2m bench_rest
 #   BENCH_ARGS  passed to bench_rest (-n round trips, -w warm-up, -d observed devices,
@@ -25,7 +25,7 @@
 #                 such as "log_type information" or "plugin_opt_debug true"
 set -eu
 
-build=/work/main/build
+build="$(cd "$(dirname "$0")/.." && pwd)/build"
 if [ $# -gt 0 ] && [ "$1" != "--" ]; then
 	build=$1
 	shift

@@ -19,6 +19,7 @@ const struct conf_option_doc conf_option_docs[] = {
 		"How long a queue-mode device (binding with Q) counts as awake after it sent anything (1..86400)"},
 	{"queue_max_length", "requests", "100", "Requests queued per sleeping or offline device; more are refused (1..100000)"},
 	{"queue_max_age", "seconds", "86400", "A queued request not delivered within this time expires (1..31536000)"},
+	{"send_retention", "seconds", "604800", "How long stored Send data stays readable at /api/send (60..31536000)"},
 	{"max_payload", "bytes", "65536", "Largest LwM2M MQTT message (the whole CBOR map) accepted; larger gets 413 (64..16777216)"},
 	{"lifetime_grace", "seconds", "15", "Extra time a registration lives after its lifetime ends, before it expires (0..3600)"},
 	{"min_lifetime", "seconds", "1", "Smallest lifetime accepted in Register/Update; smaller gets 400"},
@@ -60,6 +61,7 @@ void conf_defaults(struct lwm2m_config *c)
 	c->queue_awake_window_s = 93;
 	c->queue_max_length = 100;
 	c->queue_max_age_s = 86400;
+	c->send_retention_s = 604800;
 	c->max_payload = 65536;
 	c->lifetime_grace_s = 15;
 	c->min_lifetime_s = 1;
@@ -257,6 +259,7 @@ static const struct u32_option u32_options[] = {
 	U32_OPT("queue_awake_window", queue_awake_window_s, 1, 86400),
 	U32_OPT("queue_max_length", queue_max_length, 1, 100000),
 	U32_OPT("queue_max_age", queue_max_age_s, 1, 31536000),
+	U32_OPT("send_retention", send_retention_s, 60, 31536000),
 	U32_OPT("max_payload", max_payload, 64, 16777216),
 	U32_OPT("lifetime_grace", lifetime_grace_s, 0, 3600),
 	U32_OPT("min_lifetime", min_lifetime_s, 0, UINT32_MAX),

@@ -45,6 +45,7 @@ struct lwm2m_config {
 	uint32_t queue_awake_window_s;
 	uint32_t queue_max_length;           /* queued requests per device */
 	uint32_t queue_max_age_s;            /* a queued request older than this expires */
+	uint32_t send_retention_s;           /* stored Send data older than this is forgotten */
 	uint32_t max_payload;                /* bytes of one MQTT payload */
 	uint32_t lifetime_grace_s;           /* extra time before a registration expires */
 	uint32_t min_lifetime_s;

@@ -2,6 +2,8 @@
 #include "core_internal.h"
 #include "events.h"
 #include "exchange.h"
+#include "store.h"
+#include "values.h"
 
 int64_t core_api_watch(struct core *c, api_event_fn fn, void *ctx)
 {
@@ -62,4 +64,46 @@ json_t *core_api_status(struct core *c)
 	json_object_set_new(j, "outboxDepth", json_integer((json_int_t)mailbox_count(&c->outbox)));
 	json_object_set_new(j, "inboxHighWater", json_integer((json_int_t)mailbox_high_water(&c->inbox)));
 	return j;
+}
+
+struct sends_ctx {
+	struct core *c;
+	json_t *items;
+	int64_t last;
+};
+
+static void add_send(void *ctx, const struct stored_send *r)
+{
+	struct sends_ctx *sc = ctx;
+	char why[LWM2M_ERROR_MSG_MAX + 64];
+	json_t *item = json_object(), *values;
+
+	if(!item) return;
+	json_object_set_new(item, "id", json_integer(r->id));
+	json_object_set_new(item, "ep", json_string(r->endpoint));
+	if(r->prefix) json_object_set_new(item, "prefix", json_string(r->prefix));
+	json_object_set_new(item, "time", json_integer(r->received_wall_ms));
+	json_object_set_new(item, "contentFormat", json_integer(r->content_format));
+	values = values_to_json(sc->c->model, r->content_format, r->payload, r->payload_len, NULL, why, sizeof(why));
+	if(values) json_object_set_new(item, "values", values);
+	else json_object_set_new(item, "decodeError", json_string(why));
+	json_array_append_new(sc->items, item);
+	sc->last = r->id;
+}
+
+json_t *core_api_sends_json(struct core *c, const char *endpoint, int64_t since, unsigned limit, int *rc)
+{
+	struct sends_ctx sc = { c, json_array(), since };
+
+	if(!c->store){
+		json_decref(sc.items);
+		*rc = -LWM2M_ENOTSUP;
+		return NULL;
+	}
+	*rc = store_list_sends(c->store, endpoint, since, limit, add_send, &sc);
+	if(*rc){
+		json_decref(sc.items);
+		return NULL;
+	}
+	return json_pack("{s:o, s:I}", "items", sc.items, "next", (json_int_t)sc.last);
 }

@@ -63,6 +63,11 @@ int64_t core_api_enqueue(struct core *c, const struct api_request *req, char *wh
 /* A queued request's state and, once answered, its result; NULL when unknown. */
 json_t *core_api_request_json(struct core *c, int64_t id);
 
+/* Stored Send data with id > since, oldest first, at most limit:
+ * {"items":[{"id","ep","time","contentFormat","values"}],"next":<last id>}. NULL with
+ * -LWM2M_ENOTSUP in *rc without plugin_opt_state_db. */
+json_t *core_api_sends_json(struct core *c, const char *endpoint, int64_t since, unsigned limit, int *rc);
+
 /* Observations shared by all web watchers: one per (endpoint, path). */
 int64_t core_api_observe(struct core *c, const struct api_request *req, char *why, size_t why_size);
 /* Drops one watcher of the observation that req (kind Observe with uri, or

@@ -245,6 +245,7 @@ static void on_queue_timer(uv_timer_t *t)
 {
 	struct core *c = t->data;
 	queue_expire_old(c->queue);
+	store_prune_sends(c->store, core_now_wall_ms() - (int64_t)c->cfg->send_retention_s * 1000);
 }
 
 static void *core_thread_main(void *arg)

@@ -5,6 +5,7 @@
 #include "queue.h"
 #include "validate.h"
 #include "values.h"
+#include "store.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -214,6 +215,18 @@ static void on_send(struct msg_ctx *m, const struct lwm2m_op *op)
 		json_decref(values);
 		refuse(m, op, 500, "out of memory");
 		return;
+	}
+	if(m->c->store){
+		/* Kept before it is acknowledged: the 2.04 leaves only after this turn's commit. */
+		int64_t id = store_put_send(m->c->store, m->endpoint, prefix_or_null(m), core_now_wall_ms(),
+				op->content_format, op->payload.ptr, op->payload.len);
+		if(id < 0){
+			json_decref(values);
+			json_decref(data);
+			refuse(m, op, 500, "the Send data could not be stored");
+			return;
+		}
+		json_object_set_new(data, "id", json_integer(id));
 	}
 	json_object_set_new(data, "contentFormat", json_integer(op->content_format));
 	json_object_set_new(data, "values", values);

@@ -13,6 +13,10 @@ enum stmt_id {
 	ST_PUT_REQ,
 	ST_DEL_REQ,
 	ST_LOAD_REQS,
+	ST_PUT_SEND,
+	ST_LIST_SENDS,
+	ST_LIST_SENDS_EP,
+	ST_PRUNE_SENDS,
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_COUNT
@@ -33,6 +37,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_DEL_REQ] = "DELETE FROM requests WHERE id = ?1",
 	[ST_LOAD_REQS] = ("SELECT id, key, endpoint, prefix, kind, message, state, created_ms, updated_ms,"
 		" result, content_format, payload, detail FROM requests ORDER BY id"),
+	[ST_PUT_SEND] = ("INSERT INTO sends (endpoint, prefix, received_ms, content_format, payload)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)"),
+	[ST_LIST_SENDS] = ("SELECT id, endpoint, prefix, received_ms, content_format, payload FROM sends"
+		" WHERE id > ?1 ORDER BY id LIMIT ?2"),
+	[ST_LIST_SENDS_EP] = ("SELECT id, endpoint, prefix, received_ms, content_format, payload FROM sends"
+		" WHERE id > ?1 AND endpoint = ?3 ORDER BY id LIMIT ?2"),
+	[ST_PRUNE_SENDS] = "DELETE FROM sends WHERE received_ms < ?1",
 	[ST_BEGIN] = "BEGIN",
 	[ST_COMMIT] = "COMMIT",
 };
@@ -49,7 +60,11 @@ static const char schema[] =
 	" id INTEGER PRIMARY KEY, key TEXT NOT NULL, endpoint TEXT NOT NULL, prefix TEXT,"
 	" kind INTEGER NOT NULL, message BLOB NOT NULL, state INTEGER NOT NULL,"
 	" created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, result INTEGER NOT NULL,"
-	" content_format INTEGER NOT NULL, payload BLOB, detail TEXT);";
+	" content_format INTEGER NOT NULL, payload BLOB, detail TEXT);"
+	"CREATE TABLE IF NOT EXISTS sends ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, endpoint TEXT NOT NULL, prefix TEXT,"
+	" received_ms INTEGER NOT NULL, content_format INTEGER NOT NULL, payload BLOB NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS sends_by_endpoint ON sends (endpoint, id);";
 
 struct store {
 	sqlite3 *db;
@@ -266,6 +281,56 @@ int store_load_requests(struct store *s, void (*fn)(void *ctx, const struct stor
 	sqlite3_reset(st);
 	if(rc != SQLITE_DONE) return fail_db(s, err, "reading queued requests");
 	return 0;
+}
+
+int64_t store_put_send(struct store *s, const char *endpoint, const char *prefix, int64_t received_wall_ms,
+		uint16_t content_format, const uint8_t *payload, size_t len)
+{
+	sqlite3_stmt *st;
+
+	if(!s) return -LWM2M_ENOTSUP;
+	begin(s);
+	st = s->stmt[ST_PUT_SEND];
+	bind_text(st, 1, endpoint);
+	bind_text(st, 2, prefix);
+	sqlite3_bind_int64(st, 3, received_wall_ms);
+	sqlite3_bind_int(st, 4, content_format);
+	sqlite3_bind_blob(st, 5, len ? (const void *)payload : "", (int)len, SQLITE_TRANSIENT);
+	if(!step(s, st)) return -LWM2M_EINVAL;
+	return sqlite3_last_insert_rowid(s->db);
+}
+
+int store_list_sends(struct store *s, const char *endpoint, int64_t since, unsigned limit,
+		void (*fn)(void *ctx, const struct stored_send *r), void *ctx)
+{
+	sqlite3_stmt *st = s->stmt[endpoint ? ST_LIST_SENDS_EP : ST_LIST_SENDS];
+	int rc;
+
+	sqlite3_bind_int64(st, 1, since);
+	sqlite3_bind_int(st, 2, (int)limit);
+	if(endpoint) bind_text(st, 3, endpoint);
+	while((rc = sqlite3_step(st)) == SQLITE_ROW){
+		struct stored_send r;
+		r.id = sqlite3_column_int64(st, 0);
+		r.endpoint = col_text(st, 1);
+		r.prefix = col_text(st, 2);
+		r.received_wall_ms = sqlite3_column_int64(st, 3);
+		r.content_format = (uint16_t)sqlite3_column_int(st, 4);
+		r.payload = sqlite3_column_blob(st, 5);
+		r.payload_len = (size_t)sqlite3_column_bytes(st, 5);
+		if(r.endpoint) fn(ctx, &r);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : -LWM2M_EINVAL;
+}
+
+void store_prune_sends(struct store *s, int64_t before_wall_ms)
+{
+	if(!s) return;
+	begin(s);
+	sqlite3_bind_int64(s->stmt[ST_PRUNE_SENDS], 1, before_wall_ms);
+	step(s, s->stmt[ST_PRUNE_SENDS]);
 }
 
 void store_set_u64(struct store *s, const char *name, uint64_t v)

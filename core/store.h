@@ -53,6 +53,25 @@ void store_delete_request(struct store *s, int64_t id);
 int store_load_requests(struct store *s, void (*fn)(void *ctx, const struct stored_request *r),
 		void *ctx, struct lwm2m_error *err);
 
+/* Send data (op 24 / POST /dp), kept before it is acknowledged. Returns the id (> 0), or
+ * a negative error. */
+int64_t store_put_send(struct store *s, const char *endpoint, const char *prefix, int64_t received_wall_ms,
+		uint16_t content_format, const uint8_t *payload, size_t len);
+struct stored_send {
+	int64_t id;
+	const char *endpoint;
+	const char *prefix;
+	int64_t received_wall_ms;
+	uint16_t content_format;
+	const uint8_t *payload;
+	size_t payload_len;
+};
+/* Sends with id > since (of one endpoint, or all when endpoint is NULL), oldest first. */
+int store_list_sends(struct store *s, const char *endpoint, int64_t since, unsigned limit,
+		void (*fn)(void *ctx, const struct stored_send *r), void *ctx);
+/* Forget Send data received before `before_wall_ms`. */
+void store_prune_sends(struct store *s, int64_t before_wall_ms);
+
 void store_set_u64(struct store *s, const char *name, uint64_t v);
 uint64_t store_get_u64(struct store *s, const char *name, uint64_t def);
 

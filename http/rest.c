@@ -220,6 +220,14 @@ static enum MHD_Result dispatch(struct rest_req *r, const struct rest_parsed *q)
 			return rest_events(r);
 		case REST_ROUTE_STATUS:
 			return rest_reply_json(r, 200, core_api_status(s->core));
+		case REST_ROUTE_SEND: {
+			int rc;
+			json_t *j = core_api_sends_json(s->core, q->endpoint[0] ? q->endpoint : NULL, q->since,
+					(unsigned)q->limit, &rc);
+			if(rc == -LWM2M_ENOTSUP) return rest_reply_error(r, 501, "stored Send data needs plugin_opt_state_db");
+			if(!j) return rest_reply_error(r, 500, "cannot read the stored Send data");
+			return rest_reply_json(r, 200, j);
+		}
 		case REST_ROUTE_REQUEST: {
 			json_t *j = core_api_request_json(s->core, q->request_id);
 			if(!j) return rest_reply_error(r, 404, "no request %lld (unknown, or forgotten after completion)", (long long)q->request_id);

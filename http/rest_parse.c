@@ -365,6 +365,31 @@ static unsigned get_only(const struct rest_input *in, struct rest_parsed *p, enu
 	return 0;
 }
 
+/* ?ep=NAME (optional) &since=ID (default 0) &limit=N (1..10000, default 1000) */
+static unsigned send_list(const struct rest_input *in, struct rest_parsed *p)
+{
+	const char *ep = rest_arg_get(in, "ep"), *since = rest_arg_get(in, "since"), *limit = rest_arg_get(in, "limit");
+	unsigned status = get_only(in, p, REST_ROUTE_SEND, "/api/send");
+	char *end;
+
+	if(status) return status;
+	if(ep){
+		if(!*ep || strlen(ep) >= sizeof(p->endpoint)) return refuse(p, 400, "bad endpoint name in ?ep=");
+		strcpy(p->endpoint, ep);
+	}
+	p->since = 0;
+	if(since){
+		p->since = strtoll(since, &end, 10);
+		if(!*since || *end || p->since < 0) return refuse(p, 400, "since must be a Send id (0 or more)");
+	}
+	p->limit = 1000;
+	if(limit){
+		p->limit = strtol(limit, &end, 10);
+		if(!*limit || *end || p->limit < 1 || p->limit > 10000) return refuse(p, 400, "limit must be 1..10000");
+	}
+	return 0;
+}
+
 static unsigned client_list(const struct rest_input *in, struct rest_parsed *p)
 {
 	const char *offset = rest_arg_get(in, "offset"), *limit = rest_arg_get(in, "limit");
@@ -415,6 +440,7 @@ static unsigned route(const struct rest_input *in, const struct fmt_typer *typer
 	if(!strcmp(url, "/api/event")) return get_only(in, p, REST_ROUTE_EVENTS, "/api/event");
 	if(!strcmp(url, "/api/status")) return get_only(in, p, REST_ROUTE_STATUS, "/api/status");
 	if(!strncmp(url, "/api/requests/", 14)) return request_id(in, p, url + 14);
+	if(!strcmp(url, "/api/send")) return send_list(in, p);
 	return refuse(p, 404, "no such resource: %s", url);
 }
 

@@ -60,6 +60,7 @@ enum rest_route {
 	REST_ROUTE_EVENTS,
 	REST_ROUTE_STATUS,
 	REST_ROUTE_REQUEST,           /* GET /api/requests/{id}: a queued request */
+	REST_ROUTE_SEND,              /* GET /api/send?ep=&since=&limit=: stored Send data */
 };
 
 /* What the request asks for. Owns its payload, path list and nodes (rest_parsed_free);
@@ -68,6 +69,7 @@ struct rest_parsed {
 	enum rest_route route;
 	unsigned status;              /* 0: valid; else the HTTP status to refuse it with */
 	int64_t request_id;           /* REQUEST */
+	int64_t since;                /* SEND: items with a larger id */
 	char message[REST_MESSAGE_MAX];   /* why, when status != 0 */
 
 	/* CLIENT_LIST: the page asked for (offset >= 0, limit 1..10000, default 0 and 1000). */

@@ -165,6 +165,9 @@ static void check(const struct rest_input *in, int rc, const struct rest_parsed 
 		case REST_ROUTE_STATUS:
 			CHECK(!strcmp(in->method, "GET"));
 			break;
+		case REST_ROUTE_SEND:
+			CHECK(!strcmp(in->method, "GET") && q->since >= 0 && q->limit >= 1 && q->limit <= 10000);
+			break;
 		case REST_ROUTE_REQUEST:
 			CHECK(!strcmp(in->method, "GET") && q->request_id > 0);
 			break;
