@@ -62,6 +62,8 @@ static enum access_verdict deny(const char **why, const char *reason)
 static bool owns_endpoint(const struct lwm2m_config *cfg, const char *identity,
 		const char *ep, size_t ep_len)
 {
+	/* A wildcard is never an endpoint, even for a client whose identity is "+" or "#". */
+	if(ep_len == 1 && (ep[0] == '+' || ep[0] == '#')) return false;
 	if(cfg->identity == CONF_IDENTITY_ANY) return true;
 	return identity && strlen(identity) == ep_len && memcmp(identity, ep, ep_len) == 0;
 }

@@ -54,8 +54,8 @@ struct exchange *exchange_new(struct core *c)
 	struct exchange *x = calloc(1, sizeof(*x));
 	if(!x) return NULL;
 	x->c = c;
-	/* Start far from where a previous run stopped, so a late answer to a request made
-	 * before a restart cannot match a new one. */
+	/* Tokens start from the clock; with plugin_opt_state_db the saved counter takes over
+	 * (exchange_set_next_token), so a restart never reuses a token. */
 	x->next_token = (uv_hrtime() & 0xffffffffu) << 20 | 1;
 	return x;
 }
@@ -271,16 +271,6 @@ size_t exchange_observation_count(const struct exchange *x)
 
 /* ---- the API ---- */
 
-static char *make_key(const char *prefix, const char *endpoint)
-{
-	size_t pl = prefix ? strlen(prefix) : 0, el = strlen(endpoint);
-	char *k = malloc(pl + el + 2);
-	if(!k) return NULL;
-	if(pl) memcpy(k, prefix, pl);
-	k[pl] = '/';
-	memcpy(k + pl + 1, endpoint, el + 1);
-	return k;
-}
 
 static int encode_request(struct exchange *x, struct lwm2m_op *op, uint64_t token,
 		struct lwm2m_buf *out, char *why, size_t why_size)
@@ -330,7 +320,6 @@ static int publish_request(struct exchange *x, const struct registration *reg, s
 	return rc;
 }
 
-static char *make_key(const char *prefix, const char *endpoint);
 
 int64_t exchange_send_encoded(struct exchange *x, const struct registration *reg,
 		enum lwm2m_op_kind kind, uint64_t token, const uint8_t *msg, size_t len,
@@ -377,7 +366,7 @@ int64_t core_api_send(struct core *c, const struct api_request *req, char *why, 
 	if(!reg) return rc;
 	rc = publish_request(x, reg, &op, 0, why, why_size);
 	if(rc) return rc;
-	key = make_key(req->prefix, req->endpoint);
+	key = registry_key(req->prefix, req->endpoint);
 	p = key ? pending_add(x, key, op.kind, op.token, timeout_of(c, req), req->done, req->ctx) : NULL;
 	free(key);
 	if(!p) return -LWM2M_ENOMEM;
@@ -436,7 +425,7 @@ static int observation_target(const struct lwm2m_op *op, struct lwm2m_buf *out)
 static char *observation_key(const char *prefix, const char *endpoint, const struct lwm2m_op *op)
 {
 	struct lwm2m_buf target;
-	char *key = make_key(prefix, endpoint), *pk = NULL;
+	char *key = registry_key(prefix, endpoint), *pk = NULL;
 
 	buf_init(&target, 0);
 	if(key && observation_target(op, &target) == 0) pk = path_key_of(key, (const char *)target.data);

@@ -241,7 +241,7 @@ static void on_answer(void *ctx, const struct api_result *res)
 			finish(q, r, QUEUE_FAILED);
 			break;
 		case API_GONE:
-			r->detail = strdup("the device de-registered");
+			r->detail = strdup("the device's registration ended");
 			finish(q, r, QUEUE_EXPIRED);
 			break;
 	}

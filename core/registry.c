@@ -87,7 +87,7 @@ static void heap_changed(struct registry *r, struct registration *reg)
 
 /* ---- registrations ---- */
 
-static char *make_key(const char *prefix, const char *endpoint)
+char *registry_key(const char *prefix, const char *endpoint)
 {
 	size_t pl = prefix ? strlen(prefix) : 0, el = strlen(endpoint);
 	char *k = malloc(pl + el + 2);
@@ -244,7 +244,7 @@ void registry_free(struct registry *r)
 struct registration *registry_find(const struct registry *r, const char *prefix, const char *endpoint)
 {
 	struct registration *reg = NULL;
-	char *key = make_key(prefix, endpoint);
+	char *key = registry_key(prefix, endpoint);
 	if(!key) return NULL;
 	HASH_FIND_STR(r->by_key, key, reg);
 	free(key);
@@ -268,7 +268,7 @@ int registry_register(struct registry *r, const struct reg_params *p, uint64_t n
 	if(!old && HASH_COUNT(r->by_key) >= r->max) return -LWM2M_EFULL;
 	reg = calloc(1, sizeof(*reg));
 	if(!reg) return -LWM2M_ENOMEM;
-	reg->key = make_key(p->prefix, p->endpoint);
+	reg->key = registry_key(p->prefix, p->endpoint);
 	reg->endpoint = strdup(p->endpoint);
 	if(!reg->key || !reg->endpoint || set_str(&reg->prefix, p->prefix)){
 		registration_free(reg);

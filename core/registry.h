@@ -56,6 +56,10 @@ struct registration {
 
 struct registry;
 
+/* The key of a registration: "prefix/endpoint", or "/endpoint" without prefix (a prefix has
+ * no '/'). malloc'd; NULL when out of memory. */
+char *registry_key(const char *prefix, const char *endpoint);
+
 /* grace_ms: added to every lifetime before expiry; max: most registrations kept. */
 struct registry *registry_new(uint64_t grace_ms, size_t max);
 void registry_free(struct registry *r);

@@ -327,6 +327,7 @@ static void handle_mqtt_message(struct core *c, const struct core_in *in, struct
 		return;
 	}
 
+	/* The same form as registry_key(), in a buffer of our own. */
 	snprintf(m->key, sizeof(m->key), "%s/%s", m->topic.has_prefix ? m->prefix : "", m->endpoint);
 	mark_online(m);
 

@@ -47,6 +47,10 @@ static void test_other_devices_topics(void **state)
 	CHECK(c, "ep1", "lwm2m/+/ep1", ACCESS_SUBSCRIBE, false, ACCESS_DENY);
 	CHECK(c, NULL, "lwm2m/rd/ep1", ACCESS_WRITE, false, ACCESS_DENY);
 	CHECK(c, NULL, "lwm2m/rd/ep1", ACCESS_READ, false, ACCESS_DENY);
+	/* A client called "+" or "#" does not own every endpoint. */
+	CHECK(c, "+", "+/lwm2m/rd/+", ACCESS_SUBSCRIBE, false, ACCESS_DENY);
+	CHECK(c, "#", "+/lwm2m/rd/#", ACCESS_SUBSCRIBE, false, ACCESS_DENY);
+	CHECK(c, "+", "lwm2m/rd/+", ACCESS_SUBSCRIBE, false, ACCESS_DENY);
 	/* A prefix of another device's name is not the name. */
 	CHECK(c, "ep", "lwm2m/rd/ep1", ACCESS_WRITE, false, ACCESS_DENY);
 	conf_free(&c);
