@@ -16,7 +16,7 @@
 #   BENCH_CPU   pin the benchmark to this CPU (taskset), e.g. 1; default: not pinned
 set -eu
 
-build=/work/main/build
+build="$(cd "$(dirname "$0")/.." && pwd)/build"
 if [ $# -gt 0 ] && [ "$1" != "--" ]; then
 	build=$1
 	shift

@@ -8,6 +8,10 @@
 struct obj_registry {
 	struct obj_def **defs;     /* owned, sorted by (id, version) */
 	size_t count, cap;
+	/* The preferred definition of each object id, sorted by id: typing a value must not
+	 * compare version strings (decoders ask once per value). Rebuilt by every add. */
+	const struct obj_def **preferred;
+	size_t n_preferred;
 };
 
 void obj_def_free(struct obj_def *def)
@@ -43,6 +47,7 @@ void obj_registry_free(struct obj_registry *reg)
 	if(!reg) return;
 	for(size_t i = 0; i < reg->count; i++) obj_def_free(reg->defs[i]);
 	free(reg->defs);
+	free(reg->preferred);
 	free(reg);
 }
 
@@ -213,21 +218,56 @@ static const struct obj_def *find_same_major(const struct obj_registry *reg, uin
 	return NULL;
 }
 
-const struct obj_def *obj_registry_find(const struct obj_registry *reg, uint16_t id,
-		const char *version)
+/* The rule behind obj_registry_find(id, NULL), without the cache. */
+static const struct obj_def *find_preferred(const struct obj_registry *reg, uint16_t id)
 {
 	size_t first, end;
-	const char *implied;
+	const char *implied = implied_core_version(id, "1.2");
 
-	if(!reg) return NULL;
-	if(version) return find_exact(reg, id, version);
-	implied = implied_core_version(id, "1.2");
 	if(implied){
 		const struct obj_def *d = find_exact(reg, id, implied);
 		if(d) return d;
 	}
 	id_range(reg, id, &first, &end);
 	return end > first ? reg->defs[end - 1] : NULL;
+}
+
+/* Room for one more preferred entry, taken before the registry changes so that the
+ * rebuild after it cannot fail. */
+static int reserve_preferred(struct obj_registry *reg)
+{
+	const struct obj_def **v = realloc(reg->preferred, (reg->count + 1) * sizeof(*v));
+	if(!v) return -LWM2M_ENOMEM;
+	reg->preferred = v;
+	return 0;
+}
+
+static void rebuild_preferred(struct obj_registry *reg)
+{
+	size_t n = 0;
+	for(size_t i = 0; i < reg->count; i++){
+		if(i == 0 || reg->defs[i]->id != reg->defs[i - 1]->id){
+			reg->preferred[n++] = find_preferred(reg, reg->defs[i]->id);
+		}
+	}
+	reg->n_preferred = n;
+}
+
+const struct obj_def *obj_registry_find(const struct obj_registry *reg, uint16_t id,
+		const char *version)
+{
+	size_t lo = 0, hi;
+
+	if(!reg) return NULL;
+	if(version) return find_exact(reg, id, version);
+	hi = reg->n_preferred;
+	while(lo < hi){
+		size_t mid = lo + (hi - lo) / 2;
+		if(reg->preferred[mid]->id == id) return reg->preferred[mid];
+		if(reg->preferred[mid]->id < id) lo = mid + 1;
+		else hi = mid;
+	}
+	return NULL;
 }
 
 const struct obj_def *obj_registry_find_for(const struct obj_registry *reg, uint16_t id,
@@ -254,11 +294,13 @@ int obj_registry_add(struct obj_registry *reg, struct obj_def *def, bool *replac
 
 	if(replaced) *replaced = false;
 	if(!reg || !def || !def->version) return -LWM2M_EINVAL;
+	if(reserve_preferred(reg) != 0) return -LWM2M_ENOMEM;
 	i = lower_bound(reg, def->id, def->version);
 	if(i < reg->count && compare_key(reg->defs[i], def->id, def->version) == 0){
 		obj_def_free(reg->defs[i]);
 		reg->defs[i] = def;
 		if(replaced) *replaced = true;
+		rebuild_preferred(reg);
 		return 0;
 	}
 	if(reg->count == reg->cap){
@@ -271,6 +313,7 @@ int obj_registry_add(struct obj_registry *reg, struct obj_def *def, bool *replac
 	memmove(&reg->defs[i + 1], &reg->defs[i], (reg->count - i) * sizeof(*reg->defs));
 	reg->defs[i] = def;
 	reg->count++;
+	rebuild_preferred(reg);
 	return 0;
 }
 
