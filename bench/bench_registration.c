@@ -9,8 +9,7 @@
  *
  * The three round-trip kinds are measured in interleaved blocks so that background load
  * on the machine hits them alike. Times come from CLOCK_MONOTONIC. */
-#define _GNU_SOURCE             /* pthread_setaffinity_np */
-#include <dirent.h>
+#define _GNU_SOURCE             /* gettid */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -22,146 +21,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 
-#define QOS 1
-#define LIFETIME_S 3600
-#define BLOCK 100                   /* round trips per interleaved block */
-#define REPLY_TIMEOUT_NS (5ull * 1000000000ull)
-#define CONNECT_TIMEOUT_NS (5ull * 1000000000ull)
+#include "bench_common.h"
+
 #define THROUGHPUT_TIMEOUT_NS (60ull * 1000000000ull)
-#define SUB_BATCH 200
-#define MAX_CONNS 64
-#define ECHO_SLOTS 1024
-#define MAX_MSG 256
 
-/* CPU time of the calling thread: shows whether the load generator was the limit. */
-static double thread_cpu_s(void)
-{
-	struct rusage ru;
-	if(getrusage(RUSAGE_THREAD, &ru) != 0) return 0;
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-/* ---- CPU time of the answering side, from /proc/<pid>/task/<tid>/schedstat (ns) ---- */
-
-struct cpu_use {
-	uint64_t broker_ns;         /* the broker's main thread */
-	uint64_t plugin_ns;         /* the broker's other threads: the plugin's core */
-	uint64_t echo_ns;           /* the relay's echo client thread */
-};
-
-static uint64_t schedstat_ns(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	unsigned long long v = 0;
-
-	if(!f) return 0;
-	if(fscanf(f, "%llu", &v) != 1) v = 0;
-	fclose(f);
-	return v;
-}
-
-/* broker_pid 0: no broker figures; echo_tid 0: no echo figure. */
-static void cpu_read(int broker_pid, int echo_tid, struct cpu_use *u)
-{
-	char path[96];
-	DIR *d;
-	struct dirent *de;
-
-	memset(u, 0, sizeof(*u));
-	if(broker_pid > 0){
-		snprintf(path, sizeof(path), "/proc/%d/task", broker_pid);
-		d = opendir(path);
-		while(d && (de = readdir(d)) != NULL){
-			int tid = atoi(de->d_name);
-			uint64_t ns;
-			if(tid <= 0) continue;
-			snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", broker_pid, tid);
-			ns = schedstat_ns(path);
-			if(tid == broker_pid) u->broker_ns += ns;
-			else u->plugin_ns += ns;
-		}
-		if(d) closedir(d);
-	}
-	if(echo_tid > 0){
-		snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", echo_tid);
-		u->echo_ns = schedstat_ns(path);
-	}
-}
-
-/* acc += after - before */
-static void cpu_add_delta(struct cpu_use *acc, const struct cpu_use *before, const struct cpu_use *after)
-{
-	acc->broker_ns += after->broker_ns - before->broker_ns;
-	acc->plugin_ns += after->plugin_ns - before->plugin_ns;
-	acc->echo_ns += after->echo_ns - before->echo_ns;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* ---- the few CBOR bits the binding's messages need ---- */
-
-struct msg {
-	uint8_t b[MAX_MSG];
-	size_t len;
-};
-
-static void put_head(struct msg *m, uint8_t major, uint64_t v)
-{
-	major = (uint8_t)(major << 5);
-	if(v < 24){
-		m->b[m->len++] = (uint8_t)(major | v);
-	}else if(v <= 0xff){
-		m->b[m->len++] = major | 24;
-		m->b[m->len++] = (uint8_t)v;
-	}else if(v <= 0xffff){
-		m->b[m->len++] = major | 25;
-		m->b[m->len++] = (uint8_t)(v >> 8);
-		m->b[m->len++] = (uint8_t)v;
-	}else{
-		m->b[m->len++] = major | 27;
-		for(int i = 7; i >= 0; i--) m->b[m->len++] = (uint8_t)(v >> (8 * i));
-	}
-}
-
-/* Tokens always take 9 bytes, so every message of a kind has the same size. */
-static void put_token(struct msg *m, uint64_t token)
-{
-	m->b[m->len++] = 27;
-	for(int i = 7; i >= 0; i--) m->b[m->len++] = (uint8_t)(token >> (8 * i));
-}
-
-static void put_text(struct msg *m, const char *s)
-{
-	size_t n = strlen(s);
-	put_head(m, 3, n);
-	memcpy(m->b + m->len, s, n);
-	m->len += n;
-}
-
-/* {1:6, 2:token, 8:lifetime, 9:"1.2", 10:"M", 7:"</1/0>,</3/0>"} */
-static void make_register(struct msg *m, uint64_t token)
-{
-	m->len = 0;
-	put_head(m, 5, 6);
-	put_head(m, 0, 1); put_head(m, 0, 6);
-	put_head(m, 0, 2); put_token(m, token);
-	put_head(m, 0, 8); put_head(m, 0, LIFETIME_S);
-	put_head(m, 0, 9); put_text(m, "1.2");
-	put_head(m, 0, 10); put_text(m, "M");
-	put_head(m, 0, 7); put_text(m, "</1/0>,</3/0>");
-}
+/* ---- the binding's messages (make_register and parse_map are in bench_common) ---- */
 
 /* {1:7, 2:token} */
 static void make_update(struct msg *m, uint64_t token)
@@ -172,178 +41,10 @@ static void make_update(struct msg *m, uint64_t token)
 	put_head(m, 0, 2); put_token(m, token);
 }
 
-static bool get_head(const uint8_t **p, const uint8_t *end, uint8_t *major, uint64_t *v)
-{
-	uint8_t ai;
-	int n;
-
-	if(*p >= end) return false;
-	*major = (uint8_t)(**p >> 5);
-	ai = **p & 31;
-	(*p)++;
-	if(ai < 24){
-		*v = ai;
-		return true;
-	}
-	if(ai > 27) return false;               /* indefinite lengths: not in these messages */
-	n = 1 << (ai - 24);
-	if(end - *p < n) return false;
-	*v = 0;
-	for(int i = 0; i < n; i++) *v = (*v << 8) | (*p)[i];
-	*p += n;
-	return true;
-}
-
-/* What a message on a device topic is: a request (key 1) or an answer (key 18). */
-struct parsed {
-	bool has_result, has_token;
-	uint64_t result, token;
-};
-
-static bool parse_map(const void *payload, size_t len, struct parsed *out)
-{
-	const uint8_t *p = payload, *end = p + len;
-	uint8_t major;
-	uint64_t n, key, v;
-
-	memset(out, 0, sizeof(*out));
-	if(!get_head(&p, end, &major, &n) || major != 5) return false;
-	for(uint64_t i = 0; i < n; i++){
-		if(!get_head(&p, end, &major, &key) || major != 0) return false;
-		if(!get_head(&p, end, &major, &v)) return false;
-		if(major == 2 || major == 3){
-			if(v > (uint64_t)(end - p)) return false;
-			p += v;
-		}else if(major == 0){
-			if(key == 18){ out->has_result = true; out->result = v; }
-			if(key == 2){ out->has_token = true; out->token = v; }
-		}else if(major != 1 && major != 7){
-			return false;
-		}
-	}
-	return true;
-}
-
-/* ---- connections ---- */
-
-struct conn;
-typedef void (*on_msg_fn)(struct conn *c, const struct mosquitto_message *m);
-
-struct conn {
-	struct mosquitto *m;
-	bool connected;
-	int connack;
-	int subacks;
-	on_msg_fn on_msg;
-	void *role;                 /* the state of whoever uses this connection */
-};
-
-static void cb_connect(struct mosquitto *m, void *ud, int rc)
-{
-	struct conn *c = ud;
-	(void)m;
-	c->connack = rc;
-	c->connected = rc == 0;
-}
-
-static void cb_subscribe(struct mosquitto *m, void *ud, int mid, int n, const int *granted)
-{
-	struct conn *c = ud;
-	(void)m;
-	(void)mid;
-	for(int i = 0; i < n; i++){
-		if(granted[i] > 2) fprintf(stderr, "bench: a subscription was refused by the broker\n");
-	}
-	c->subacks++;
-}
-
-static void cb_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg)
-{
-	struct conn *c = ud;
-	(void)m;
-	if(c->on_msg) c->on_msg(c, msg);
-}
-
-static bool conn_open(struct conn *c, const char *host, int port, const char *id, int protocol)
-{
-	uint64_t deadline = now_ns() + CONNECT_TIMEOUT_NS;
-	int rc;
-
-	memset(c, 0, sizeof(*c));
-	c->connack = -1;
-	c->m = mosquitto_new(id, true, c);
-	if(!c->m){
-		fprintf(stderr, "bench: mosquitto_new failed\n");
-		return false;
-	}
-	mosquitto_int_option(c->m, MOSQ_OPT_PROTOCOL_VERSION, protocol);
-	mosquitto_int_option(c->m, MOSQ_OPT_TCP_NODELAY, 1);
-	/* Outgoing QoS 1 messages in flight: no client-side cap below the benchmark's window. */
-	mosquitto_max_inflight_messages_set(c->m, 0);
-	mosquitto_connect_callback_set(c->m, cb_connect);
-	mosquitto_subscribe_callback_set(c->m, cb_subscribe);
-	mosquitto_message_callback_set(c->m, cb_message);
-	rc = mosquitto_connect(c->m, host, port, 60);
-	if(rc != MOSQ_ERR_SUCCESS){
-		fprintf(stderr, "bench: cannot connect to %s:%d: %s\n", host, port, mosquitto_strerror(rc));
-		return false;
-	}
-	while(!c->connected && c->connack <= 0 && now_ns() < deadline){
-		rc = mosquitto_loop(c->m, 100, 1);
-		if(rc != MOSQ_ERR_SUCCESS) break;
-		if(c->connack > 0) break;
-	}
-	if(!c->connected){
-		fprintf(stderr, "bench: client '%s': no CONNACK or refused (%d)\n", id, c->connack);
-		return false;
-	}
-	return true;
-}
-
-static void conn_close(struct conn *c)
-{
-	if(!c->m) return;
-	mosquitto_disconnect(c->m);
-	mosquitto_destroy(c->m);
-	c->m = NULL;
-}
-
-/* Subscribe to topics[0..n) in batches and wait for every SUBACK. sub_opts: MQTT 5 only. */
-static bool conn_subscribe(struct conn *c, char *const *topics, size_t n, int sub_opts)
-{
-	uint64_t deadline = now_ns() + CONNECT_TIMEOUT_NS + n * 200000ull;
-	int want = 0, rc;
-
-	c->subacks = 0;
-	for(size_t i = 0; i < n; i += SUB_BATCH){
-		int count = (int)(n - i < SUB_BATCH ? n - i : SUB_BATCH);
-		rc = mosquitto_subscribe_multiple(c->m, NULL, count, topics + i, QOS, sub_opts, NULL);
-		if(rc != MOSQ_ERR_SUCCESS){
-			fprintf(stderr, "bench: subscribe failed: %s\n", mosquitto_strerror(rc));
-			return false;
-		}
-		want++;
-	}
-	while(c->subacks < want){
-		if(now_ns() > deadline || mosquitto_loop(c->m, 100, 1) != MOSQ_ERR_SUCCESS){
-			fprintf(stderr, "bench: no SUBACK (%d of %d)\n", c->subacks, want);
-			return false;
-		}
-	}
-	return true;
-}
-
 /* ---- the echo client of the plain relay (its own thread and connection) ---- */
 
-struct echo {
-	struct conn c;
-	size_t req_at;                  /* offset of "req" in request topics: bench/<tag>/req[/x] */
-	struct echo_slot {
-		struct msg m;
-		char topic[160];        /* the reply topic: "req" replaced by "rep" */
-	} slot[ECHO_SLOTS];         /* received in the callback, re-published after it */
-	unsigned head, tail;
-	unsigned long overflow;
+struct echo_thread {
+	struct echo echo;
 	atomic_bool stop;
 	atomic_int tid;                 /* for its CPU time; 0 until the thread runs */
 	int cpu;                        /* -1: not pinned */
@@ -351,48 +52,19 @@ struct echo {
 	pthread_t thread;
 };
 
-static void echo_on_msg(struct conn *c, const struct mosquitto_message *m)
-{
-	struct echo *e = c->role;
-	struct echo_slot *s;
-
-	if(e->tail - e->head >= ECHO_SLOTS || m->payloadlen > MAX_MSG || strlen(m->topic) >= sizeof(s->topic)
-			|| strlen(m->topic) < e->req_at + 3){
-		e->overflow++;
-		return;
-	}
-	s = &e->slot[e->tail++ % ECHO_SLOTS];
-	memcpy(s->m.b, m->payload, (size_t)m->payloadlen);
-	s->m.len = (size_t)m->payloadlen;
-	strcpy(s->topic, m->topic);
-	memcpy(s->topic + e->req_at, "rep", 3);
-}
-
-/* Publishing outside the message callback: libmosquitto then writes at once instead of
- * waiting for the next pass of its loop. */
 static void *echo_main(void *arg)
 {
-	struct echo *e = arg;
+	struct echo_thread *e = arg;
 
 	atomic_store(&e->tid, (int)gettid());
-	if(e->cpu >= 0){
-		cpu_set_t set;
-		CPU_ZERO(&set);
-		CPU_SET(e->cpu, &set);
-		if(pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0){
-			fprintf(stderr, "bench: cannot move the echo client to CPU %d\n", e->cpu);
-		}
-	}
+	pin_self(e->cpu, "echo client");
 	while(!atomic_load(&e->stop)){
-		int rc = mosquitto_loop(e->c.m, 50, 1);
+		int rc = mosquitto_loop(e->echo.c.m, 50, 1);
 		if(rc != MOSQ_ERR_SUCCESS){
 			e->error = rc;
 			break;
 		}
-		while(e->head != e->tail){
-			struct echo_slot *s = &e->slot[e->head++ % ECHO_SLOTS];
-			mosquitto_publish(e->c.m, NULL, s->topic, (int)s->m.len, s->m.b, QOS, false);
-		}
+		echo_flush(&e->echo.c);
 	}
 	return NULL;
 }
@@ -480,48 +152,6 @@ static uint64_t rtt_once(struct rtt *r, enum rtt_kind kind, uint64_t token)
 	return r->t_done - t0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-struct summary {
-	double median_us, p90_us, p99_us, max_us;
-};
-
-/* -v: where the samples lie, in 5 us bins (bins under 1 % of the samples are left out). */
-static void print_histogram(const char *name, const uint64_t *v, size_t n)
-{
-	enum { BIN_NS = 5000, BINS = 60 };
-	size_t count[BINS + 1] = { 0 };
-
-	for(size_t i = 0; i < n; i++){
-		size_t b = (size_t)(v[i] / BIN_NS);
-		count[b < BINS ? b : BINS]++;
-	}
-	printf("histogram %s:", name);
-	for(size_t b = 0; b <= BINS; b++){
-		if(count[b] * 100 < n) continue;
-		if(b < BINS) printf(" %zu-%zu:%zu", b * 5, b * 5 + 5, count[b]);
-		else printf(" >=%d:%zu", BINS * 5, count[b]);
-	}
-	printf("\n");
-}
-
-/* Sorts v in place. p99 is the value 99 % of the samples do not exceed (nearest rank). */
-static struct summary summarize(uint64_t *v, size_t n)
-{
-	struct summary s = { 0, 0, 0, 0 };
-	if(n == 0) return s;
-	qsort(v, n, sizeof(*v), cmp_u64);
-	s.median_us = (n % 2 ? (double)v[n / 2] : ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2) / 1e3;
-	s.p90_us = (double)v[(n * 90 + 99) / 100 - 1] / 1e3;
-	s.p99_us = (double)v[(n * 99 + 99) / 100 - 1] / 1e3;
-	s.max_us = (double)v[n - 1] / 1e3;
-	return s;
-}
-
 struct opts {
 	const char *host;
 	int port;
@@ -548,44 +178,22 @@ static void print_rtt_cpu(const struct opts *o, const struct cpu_use cpu[RTT_KIN
 	for(int k = 0; k < RTT_KINDS; k++){
 		double n = count[k] ? (double)count[k] : 1;
 		printf("cpu_per_round_trip_us %-8s broker %.1f core %.1f echo %.1f\n", rtt_names[k],
-				(double)cpu[k].broker_ns / 1e3 / n, (double)cpu[k].plugin_ns / 1e3 / n, (double)cpu[k].echo_ns / 1e3 / n);
+				(double)cpu[k].broker_ns / 1e3 / n, (double)cpu[k].core_ns / 1e3 / n, (double)cpu[k].responder_ns / 1e3 / n);
 	}
+}
+
+static uint64_t rtt_once_cb(void *r, int kind, uint64_t token)
+{
+	return rtt_once(r, (enum rtt_kind)kind, token);
 }
 
 static bool run_rtt(const struct opts *o, struct rtt *r, struct summary out[RTT_KINDS])
 {
-	uint64_t *samples[RTT_KINDS];
-	size_t count[RTT_KINDS] = { 0 };
-	struct cpu_use cpu[RTT_KINDS], before, after;
-	uint64_t token = 1;
-	bool ok = true;
+	struct rtt_samples s;
+	bool ok = rtt_measure(&s, RTT_KINDS, o->n, o->warmup, o->broker_pid, o->echo_tid, rtt_once_cb, r);
 
-	for(int k = 0; k < RTT_KINDS; k++){
-		samples[k] = calloc(o->n ? o->n : 1, sizeof(uint64_t));
-		if(!samples[k]) ok = false;
-	}
-	for(int k = 0; ok && k < RTT_KINDS; k++){
-		for(size_t i = 0; ok && i < o->warmup; i++) ok = rtt_once(r, (enum rtt_kind)k, token++) != 0;
-	}
-	memset(cpu, 0, sizeof(cpu));
-	while(ok && count[0] < o->n){
-		for(int k = 0; ok && k < RTT_KINDS; k++){
-			cpu_read(o->broker_pid, o->echo_tid, &before);
-			for(size_t i = 0; ok && i < BLOCK && count[k] < o->n; i++){
-				uint64_t t = rtt_once(r, (enum rtt_kind)k, token++);
-				ok = t != 0;
-				samples[k][count[k]++] = t;
-			}
-			cpu_read(o->broker_pid, o->echo_tid, &after);
-			cpu_add_delta(&cpu[k], &before, &after);
-		}
-	}
-	if(ok) print_rtt_cpu(o, cpu, count);
-	for(int k = 0; k < RTT_KINDS; k++){
-		if(ok) out[k] = summarize(samples[k], count[k]);
-		if(ok && o->histogram) print_histogram(rtt_names[k], samples[k], count[k]);
-		free(samples[k]);
-	}
+	if(ok) print_rtt_cpu(o, s.cpu, s.count);
+	rtt_finish(&s, ok, rtt_names, o->histogram ? 5 : 0, out);
 	return ok;
 }
 
@@ -826,7 +434,7 @@ static bool tp_measure(struct tp_run *t)
 	if(t->o->broker_pid > 0){
 		printf("cpu_per_message_us %s devices %zu broker %.1f core %.1f echo %.1f\n", t->relay ? "relay " : "plugin",
 				t->devices, (double)used.broker_ns / 1e3 / (double)t->devices,
-				(double)used.plugin_ns / 1e3 / (double)t->devices, (double)used.echo_ns / 1e3 / (double)t->devices);
+				(double)used.core_ns / 1e3 / (double)t->devices, (double)used.responder_ns / 1e3 / (double)t->devices);
 	}
 	return t->errors == 0;
 }
@@ -910,8 +518,9 @@ static bool parse_args(struct opts *o, int argc, char **argv)
 		&& o->repeats <= 9;
 }
 
-static bool setup_relay(const struct opts *o, struct rtt *r, struct echo *e)
+static bool setup_relay(const struct opts *o, struct rtt *r, struct echo_thread *et)
 {
+	struct echo *e = &et->echo;
 	char id[96], req_all[160];
 	char *topics[2];
 
@@ -920,12 +529,13 @@ static bool setup_relay(const struct opts *o, struct rtt *r, struct echo *e)
 	snprintf(r->req_topic, sizeof(r->req_topic), "bench/%s/req", o->tag);
 	snprintf(r->rep_topic, sizeof(r->rep_topic), "bench/%s/rep", o->tag);
 	e->req_at = strlen(r->req_topic) - 3;
-	e->cpu = o->echo_cpu;
+	et->cpu = o->echo_cpu;
 
 	snprintf(id, sizeof(id), "%s-echo", o->tag);
 	if(!conn_open(&e->c, o->host, o->port, id, MQTT_PROTOCOL_V311)) return false;
 	e->c.role = e;
 	e->c.on_msg = echo_on_msg;
+	e->c.flush = echo_flush;
 	snprintf(req_all, sizeof(req_all), "%s/+", r->req_topic);   /* throughput runs */
 	topics[0] = r->req_topic;
 	topics[1] = req_all;
@@ -955,12 +565,6 @@ static void print_rtt(const struct opts *o, const struct summary s[RTT_KINDS])
 			s[RTT_UPDATE].p99_us / s[RTT_RELAY].p99_us);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Median of n rates (sorts them). */
 static double print_rate_summary(const char *what, size_t devices, double *rates, int n)
 {
@@ -974,7 +578,7 @@ int main(int argc, char **argv)
 {
 	struct opts o;
 	struct rtt *r = calloc(1, sizeof(*r));
-	struct echo *e = calloc(1, sizeof(*e));
+	struct echo_thread *e = calloc(1, sizeof(*e));
 	struct tp_run *runs;
 	struct summary s[RTT_KINDS];
 	size_t n_runs;
@@ -1048,9 +652,11 @@ int main(int argc, char **argv)
 	if(echo_started){
 		atomic_store(&e->stop, true);
 		pthread_join(e->thread, NULL);
-		if(e->error || e->overflow) fprintf(stderr, "bench: echo client: error %d, overflow %lu\n", e->error, e->overflow);
+		if(e->error || e->echo.overflow){
+			fprintf(stderr, "bench: echo client: error %d, overflow %lu\n", e->error, e->echo.overflow);
+		}
 	}
-	conn_close(&e->c);
+	conn_close(&e->echo.c);
 	for(size_t i = 0; runs && i < n_runs; i++) tp_close(&runs[i]);
 	/* The script divides the core's busy time by this. */
 	printf("lwm2m_messages_sent %" PRIu64 "\n", sent);

@@ -13,8 +13,7 @@
  *     plain subscriber receives: the broker's own rate for the pattern.
  *
  * Times come from CLOCK_MONOTONIC. */
-#define _GNU_SOURCE             /* pthread_setaffinity_np, memmem, gettid */
-#include <dirent.h>
+#define _GNU_SOURCE             /* memmem, gettid */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -32,7 +31,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/ioctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,157 +38,17 @@
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 
-#define QOS 1
-#define LIFETIME_S 3600
-#define BLOCK 100                   /* round trips per interleaved block */
-#define REPLY_TIMEOUT_NS (5ull * 1000000000ull)
-#define CONNECT_TIMEOUT_NS (5ull * 1000000000ull)
+#include "bench_common.h"
+
 #define SETUP_TIMEOUT_NS (60ull * 1000000000ull)
 #define DRAIN_TIMEOUT_NS (5ull * 1000000000ull)
-#define SUB_BATCH 200
-#define MAX_CONNS 64
 #define MAX_HTTP 64
-#define MAX_MSG 256
 #define REPLY_SLOTS 4096
-#define ECHO_SLOTS 1024
 #define HTTP_MAX_RESPONSE (1024 * 1024)
 #define SSE_LINE_MAX 8192
 #define TOKEN_REGISTER (1ull << 40)  /* a device's Register token: this + its endpoint index */
 
-/* ---- clocks and CPU time ---- */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* CPU time of the calling thread: shows whether the load generator was the limit. */
-static double thread_cpu_s(void)
-{
-	struct rusage ru;
-	if(getrusage(RUSAGE_THREAD, &ru) != 0) return 0;
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-/* CPU time of the answering side, from /proc/<pid>/task/<tid>/schedstat (ns). */
-struct cpu_use {
-	uint64_t broker_ns;         /* the broker's main thread */
-	uint64_t core_ns;           /* the broker's other threads: the plugin's core (and MHD in it) */
-	uint64_t responder_ns;      /* the thread of the device and of the relay's echo client */
-	uint64_t broker_wait_ns;    /* time the broker's threads were runnable but not running: */
-	uint64_t core_wait_ns;      /* what other processes on the machine cost them */
-};
-
-/* schedstat: time on the CPU, time waiting on a run queue (ns). */
-static void schedstat_ns(const char *path, uint64_t *run, uint64_t *wait)
-{
-	FILE *f = fopen(path, "r");
-	unsigned long long r = 0, w = 0;
-
-	if(f && fscanf(f, "%llu %llu", &r, &w) != 2) r = w = 0;
-	if(f) fclose(f);
-	*run = r;
-	*wait = w;
-}
-
-/* broker_pid 0: no broker figures; responder_tid 0: no responder figure. */
-static void cpu_read(int broker_pid, int responder_tid, struct cpu_use *u)
-{
-	char path[96];
-	DIR *d;
-	struct dirent *de;
-
-	memset(u, 0, sizeof(*u));
-	if(broker_pid > 0){
-		snprintf(path, sizeof(path), "/proc/%d/task", broker_pid);
-		d = opendir(path);
-		while(d && (de = readdir(d)) != NULL){
-			int tid = atoi(de->d_name);
-			uint64_t ns, wait;
-			if(tid <= 0) continue;
-			snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", broker_pid, tid);
-			schedstat_ns(path, &ns, &wait);
-			if(tid == broker_pid){
-				u->broker_ns += ns;
-				u->broker_wait_ns += wait;
-			}else{
-				u->core_ns += ns;
-				u->core_wait_ns += wait;
-			}
-		}
-		if(d) closedir(d);
-	}
-	if(responder_tid > 0){
-		snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", responder_tid);
-		uint64_t wait;
-		schedstat_ns(path, &u->responder_ns, &wait);
-	}
-}
-
-static void cpu_add_delta(struct cpu_use *acc, const struct cpu_use *before, const struct cpu_use *after)
-{
-	acc->broker_ns += after->broker_ns - before->broker_ns;
-	acc->core_ns += after->core_ns - before->core_ns;
-	acc->responder_ns += after->responder_ns - before->responder_ns;
-	acc->broker_wait_ns += after->broker_wait_ns - before->broker_wait_ns;
-	acc->core_wait_ns += after->core_wait_ns - before->core_wait_ns;
-}
-
-/* ---- the few CBOR bits the binding's messages need ---- */
-
-struct msg {
-	uint8_t b[MAX_MSG];
-	size_t len;
-};
-
-static void put_head(struct msg *m, uint8_t major, uint64_t v)
-{
-	major = (uint8_t)(major << 5);
-	if(v < 24){
-		m->b[m->len++] = (uint8_t)(major | v);
-	}else if(v <= 0xff){
-		m->b[m->len++] = major | 24;
-		m->b[m->len++] = (uint8_t)v;
-	}else if(v <= 0xffff){
-		m->b[m->len++] = major | 25;
-		m->b[m->len++] = (uint8_t)(v >> 8);
-		m->b[m->len++] = (uint8_t)v;
-	}else{
-		m->b[m->len++] = major | 27;
-		for(int i = 7; i >= 0; i--) m->b[m->len++] = (uint8_t)(v >> (8 * i));
-	}
-}
-
-/* Tokens always take 9 bytes, so every message of a kind has the same size. */
-static void put_token(struct msg *m, uint64_t token)
-{
-	m->b[m->len++] = 27;
-	for(int i = 7; i >= 0; i--) m->b[m->len++] = (uint8_t)(token >> (8 * i));
-}
-
-/* Major type 3 (text) or 2 (bytes). Callers keep strings far below MAX_MSG. */
-static void put_string(struct msg *m, uint8_t major, const char *s)
-{
-	size_t n = strlen(s);
-	put_head(m, major, n);
-	memcpy(m->b + m->len, s, n);
-	m->len += n;
-}
-
-/* {1:6, 2:token, 8:lifetime, 9:"1.2", 10:"M", 7:"</1/0>,</3/0>"} */
-static void make_register(struct msg *m, uint64_t token)
-{
-	m->len = 0;
-	put_head(m, 5, 6);
-	put_head(m, 0, 1); put_head(m, 0, 6);
-	put_head(m, 0, 2); put_token(m, token);
-	put_head(m, 0, 8); put_head(m, 0, LIFETIME_S);
-	put_head(m, 0, 9); put_string(m, 3, "1.2");
-	put_head(m, 0, 10); put_string(m, 3, "M");
-	put_head(m, 0, 7); put_string(m, 3, "</1/0>,</3/0>");
-}
+/* ---- the binding's messages (make_register and parse_map are in bench_common) ---- */
 
 /* {1:9, 2:token, 5:"/3/0/0"}: what the plugin publishes for a REST Read; the relay
  * carries the same bytes. */
@@ -227,169 +85,7 @@ static void make_notify(struct msg *m, uint64_t token, const char *value)
 	put_head(m, 0, 7); put_string(m, 2, value);
 }
 
-static bool get_head(const uint8_t **p, const uint8_t *end, uint8_t *major, uint64_t *v)
-{
-	uint8_t ai;
-	int n;
-
-	if(*p >= end) return false;
-	*major = (uint8_t)(**p >> 5);
-	ai = **p & 31;
-	(*p)++;
-	if(ai < 24){
-		*v = ai;
-		return true;
-	}
-	if(ai > 27) return false;               /* indefinite lengths: not in these messages */
-	n = 1 << (ai - 24);
-	if(end - *p < n) return false;
-	*v = 0;
-	for(int i = 0; i < n; i++) *v = (*v << 8) | (*p)[i];
-	*p += n;
-	return true;
-}
-
-/* A message on a device topic: a request (key 1) or an answer (key 18), and its token. */
-struct parsed {
-	bool has_op, has_result, has_token;
-	uint64_t op, result, token;
-};
-
-static bool parse_map(const void *payload, size_t len, struct parsed *out)
-{
-	const uint8_t *p = payload, *end = p + len;
-	uint8_t major;
-	uint64_t n, key, v;
-
-	memset(out, 0, sizeof(*out));
-	if(!get_head(&p, end, &major, &n) || major != 5) return false;
-	for(uint64_t i = 0; i < n; i++){
-		if(!get_head(&p, end, &major, &key) || major != 0) return false;
-		if(!get_head(&p, end, &major, &v)) return false;
-		if(major == 2 || major == 3){
-			if(v > (uint64_t)(end - p)) return false;
-			p += v;
-		}else if(major == 0){
-			if(key == 1){ out->has_op = true; out->op = v; }
-			if(key == 18){ out->has_result = true; out->result = v; }
-			if(key == 2){ out->has_token = true; out->token = v; }
-		}else if(major != 1 && major != 7){
-			return false;
-		}
-	}
-	return true;
-}
-
-/* ---- MQTT connections ---- */
-
-struct conn;
-typedef void (*on_msg_fn)(struct conn *c, const struct mosquitto_message *m);
-typedef void (*flush_fn)(struct conn *c);
-
-struct conn {
-	struct mosquitto *m;
-	bool connected;
-	int connack;
-	int subacks;
-	on_msg_fn on_msg;
-	flush_fn flush;             /* publishes what on_msg queued, outside the callback */
-	void *role;                 /* the state of whoever uses this connection */
-};
-
-static void cb_connect(struct mosquitto *m, void *ud, int rc)
-{
-	struct conn *c = ud;
-	(void)m;
-	c->connack = rc;
-	c->connected = rc == 0;
-}
-
-static void cb_subscribe(struct mosquitto *m, void *ud, int mid, int n, const int *granted)
-{
-	struct conn *c = ud;
-	(void)m;
-	(void)mid;
-	for(int i = 0; i < n; i++){
-		if(granted[i] > 2) fprintf(stderr, "bench: a subscription was refused by the broker\n");
-	}
-	c->subacks++;
-}
-
-static void cb_message(struct mosquitto *m, void *ud, const struct mosquitto_message *msg)
-{
-	struct conn *c = ud;
-	(void)m;
-	if(c->on_msg) c->on_msg(c, msg);
-}
-
-static bool conn_open(struct conn *c, const char *host, int port, const char *id, int protocol)
-{
-	uint64_t deadline = now_ns() + CONNECT_TIMEOUT_NS;
-	int rc;
-
-	memset(c, 0, sizeof(*c));
-	c->connack = -1;
-	c->m = mosquitto_new(id, true, c);
-	if(!c->m){
-		fprintf(stderr, "bench: mosquitto_new failed\n");
-		return false;
-	}
-	mosquitto_int_option(c->m, MOSQ_OPT_PROTOCOL_VERSION, protocol);
-	mosquitto_int_option(c->m, MOSQ_OPT_TCP_NODELAY, 1);
-	/* Outgoing QoS 1 messages in flight: no client-side cap below the benchmark's window. */
-	mosquitto_max_inflight_messages_set(c->m, 0);
-	mosquitto_connect_callback_set(c->m, cb_connect);
-	mosquitto_subscribe_callback_set(c->m, cb_subscribe);
-	mosquitto_message_callback_set(c->m, cb_message);
-	rc = mosquitto_connect(c->m, host, port, 60);
-	if(rc != MOSQ_ERR_SUCCESS){
-		fprintf(stderr, "bench: cannot connect to %s:%d: %s\n", host, port, mosquitto_strerror(rc));
-		return false;
-	}
-	while(!c->connected && c->connack <= 0 && now_ns() < deadline){
-		rc = mosquitto_loop(c->m, 100, 1);
-		if(rc != MOSQ_ERR_SUCCESS) break;
-		if(c->connack > 0) break;
-	}
-	if(!c->connected){
-		fprintf(stderr, "bench: client '%s': no CONNACK or refused (%d)\n", id, c->connack);
-		return false;
-	}
-	return true;
-}
-
-static void conn_close(struct conn *c)
-{
-	if(!c->m) return;
-	mosquitto_disconnect(c->m);
-	mosquitto_destroy(c->m);
-	c->m = NULL;
-}
-
-/* Subscribe to topics[0..n) in batches and wait for every SUBACK. sub_opts: MQTT 5 only. */
-static bool conn_subscribe(struct conn *c, char *const *topics, size_t n, int sub_opts)
-{
-	uint64_t deadline = now_ns() + CONNECT_TIMEOUT_NS + n * 200000ull;
-	int want = 0, rc;
-
-	c->subacks = 0;
-	for(size_t i = 0; i < n; i += SUB_BATCH){
-		int count = (int)(n - i < SUB_BATCH ? n - i : SUB_BATCH);
-		rc = mosquitto_subscribe_multiple(c->m, NULL, count, topics + i, QOS, sub_opts, NULL);
-		if(rc != MOSQ_ERR_SUCCESS){
-			fprintf(stderr, "bench: subscribe failed: %s\n", mosquitto_strerror(rc));
-			return false;
-		}
-		want++;
-	}
-	while(c->subacks < want){
-		if(now_ns() > deadline || mosquitto_loop(c->m, 100, 1) != MOSQ_ERR_SUCCESS){
-			fprintf(stderr, "bench: no SUBACK (%d of %d)\n", c->subacks, want);
-			return false;
-		}
-	}
-	return true;
-}
+/* ---- MQTT connections (opened and subscribed by bench_common) ---- */
 
 /* Reads every complete packet waiting on the socket. libmosquitto reads one packet per
  * call when nothing of its own is in flight, and keeps no bytes beyond the packet it
@@ -607,46 +303,6 @@ static bool devsets_register(struct devset *sets, size_t n_sets)
 	return true;
 }
 
-/* ---- the relay's echo client ---- */
-
-struct echo {
-	struct conn c;
-	size_t req_at;                  /* offset of "req" in the request topic bench/<tag>/req */
-	struct echo_slot {
-		struct msg m;
-		char topic[160];        /* the reply topic: "req" replaced by "rep" */
-	} slot[ECHO_SLOTS];
-	unsigned head, tail;
-	unsigned long overflow;
-};
-
-static void echo_on_msg(struct conn *c, const struct mosquitto_message *m)
-{
-	struct echo *e = c->role;
-	struct echo_slot *s;
-
-	if(e->tail - e->head >= ECHO_SLOTS || m->payloadlen > MAX_MSG || strlen(m->topic) >= sizeof(s->topic)
-			|| strlen(m->topic) < e->req_at + 3){
-		e->overflow++;
-		return;
-	}
-	s = &e->slot[e->tail++ % ECHO_SLOTS];
-	memcpy(s->m.b, m->payload, (size_t)m->payloadlen);
-	s->m.len = (size_t)m->payloadlen;
-	strcpy(s->topic, m->topic);
-	memcpy(s->topic + e->req_at, "rep", 3);
-}
-
-static void echo_flush(struct conn *c)
-{
-	struct echo *e = c->role;
-
-	while(e->head != e->tail){
-		struct echo_slot *s = &e->slot[e->head++ % ECHO_SLOTS];
-		mosquitto_publish(c->m, NULL, s->topic, (int)s->m.len, s->m.b, QOS, false);
-	}
-}
-
 /* ---- the answering thread: the round-trip device and the echo client ---- */
 
 struct responder {
@@ -664,14 +320,7 @@ static void *responder_main(void *arg)
 	struct responder *r = arg;
 
 	atomic_store(&r->tid, (int)gettid());
-	if(r->cpu >= 0){
-		cpu_set_t set;
-		CPU_ZERO(&set);
-		CPU_SET(r->cpu, &set);
-		if(pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0){
-			fprintf(stderr, "bench: cannot move the device thread to CPU %d\n", r->cpu);
-		}
-	}
+	pin_self(r->cpu, "device thread");
 	while(!atomic_load(&r->stop)){
 		if(!pump(r->cs, r->n, NULL, 0, 50)){
 			r->failed = true;
@@ -1026,50 +675,6 @@ static bool sse_read(struct sse *s)
 	}
 }
 
-/* ---- statistics ---- */
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-struct summary {
-	double median_us, p90_us, p99_us, max_us;
-};
-
-/* Sorts v in place. p99 is the value 99 % of the samples do not exceed (nearest rank). */
-static struct summary summarize(uint64_t *v, size_t n)
-{
-	struct summary s = { 0, 0, 0, 0 };
-	if(n == 0) return s;
-	qsort(v, n, sizeof(*v), cmp_u64);
-	s.median_us = (n % 2 ? (double)v[n / 2] : ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2) / 1e3;
-	s.p90_us = (double)v[(n * 90 + 99) / 100 - 1] / 1e3;
-	s.p99_us = (double)v[(n * 99 + 99) / 100 - 1] / 1e3;
-	s.max_us = (double)v[n - 1] / 1e3;
-	return s;
-}
-
-/* -v: where the samples lie, in 10 us bins (bins under 1 % of the samples are left out). */
-static void print_histogram(const char *name, const uint64_t *v, size_t n)
-{
-	enum { BIN_NS = 10000, BINS = 60 };
-	size_t count[BINS + 1] = { 0 };
-
-	for(size_t i = 0; i < n; i++){
-		size_t b = (size_t)(v[i] / BIN_NS);
-		count[b < BINS ? b : BINS]++;
-	}
-	printf("histogram %s:", name);
-	for(size_t b = 0; b <= BINS; b++){
-		if(count[b] * 100 < n) continue;
-		if(b < BINS) printf(" %zu-%zu:%zu", b * 10, b * 10 + 10, count[b]);
-		else printf(" >=%d:%zu", BINS * 10, count[b]);
-	}
-	printf("\n");
-}
-
 /* ---- options ---- */
 
 struct opts {
@@ -1256,43 +861,20 @@ static void print_rtt_cpu(const struct opts *o, const struct cpu_use cpu[RTT_KIN
 	}
 }
 
+static uint64_t rtt_once_cb(void *r, int kind, uint64_t token)
+{
+	return rtt_once(r, (enum rtt_kind)kind, token);
+}
+
 /* Warm-up, then n round trips of each kind in interleaved blocks. */
 static bool run_rtt(struct rtt *r, struct summary out[RTT_KINDS])
 {
 	const struct opts *o = r->o;
-	uint64_t *samples[RTT_KINDS];
-	size_t count[RTT_KINDS] = { 0 };
-	struct cpu_use cpu[RTT_KINDS], before, after;
-	int tid = atomic_load(&r->resp.tid);
-	uint64_t token = 1;
-	bool ok = true;
+	struct rtt_samples s;
+	bool ok = rtt_measure(&s, RTT_KINDS, o->n, o->warmup, o->broker_pid, atomic_load(&r->resp.tid), rtt_once_cb, r);
 
-	for(int k = 0; k < RTT_KINDS; k++){
-		samples[k] = calloc(o->n ? o->n : 1, sizeof(uint64_t));
-		if(!samples[k]) ok = false;
-	}
-	for(int k = 0; ok && k < RTT_KINDS; k++){
-		for(size_t i = 0; ok && i < o->warmup; i++) ok = rtt_once(r, (enum rtt_kind)k, token++) != 0;
-	}
-	memset(cpu, 0, sizeof(cpu));
-	while(ok && count[0] < o->n){
-		for(int k = 0; ok && k < RTT_KINDS; k++){
-			cpu_read(o->broker_pid, tid, &before);
-			for(size_t i = 0; ok && i < BLOCK && count[k] < o->n; i++){
-				uint64_t t = rtt_once(r, (enum rtt_kind)k, token++);
-				ok = t != 0;
-				samples[k][count[k]++] = t;
-			}
-			cpu_read(o->broker_pid, tid, &after);
-			cpu_add_delta(&cpu[k], &before, &after);
-		}
-	}
-	if(ok) print_rtt_cpu(o, cpu, count);
-	for(int k = 0; k < RTT_KINDS; k++){
-		if(ok) out[k] = summarize(samples[k], count[k]);
-		if(ok && o->histogram) print_histogram(rtt_names[k], samples[k], count[k]);
-		free(samples[k]);
-	}
+	if(ok) print_rtt_cpu(o, s.cpu, s.count);
+	rtt_finish(&s, ok, rtt_names, o->histogram ? 10 : 0, out);
 	return ok;
 }
 
@@ -1556,12 +1138,6 @@ static void notif_teardown(struct notif *nt)
 	free(nt->next);
 	free(nt->obs_token);
 	free(nt->registered);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 /* Median of n rates (sorts them); the mean of the middle two for an even n. */

@@ -32,126 +32,37 @@ if [ $# -gt 0 ] && [ "$1" != "--" ]; then
 fi
 [ $# -gt 0 ] && [ "$1" = "--" ] && shift
 
-mosquitto=${MOSQUITTO:-/usr/sbin/mosquitto}
-plugin=$build/plugin/mosquitto_lwm2m.so
-bench=$build/bench/bench_registration
-for f in "$plugin" "$bench" "$mosquitto"; do
-	if [ ! -x "$f" ] && [ ! -f "$f" ]; then
-		echo "run_registration: $f not found (build the targets mosquitto_lwm2m and bench_registration)" >&2
-		exit 2
-	fi
-done
+me=run_registration
+# shellcheck source=bench/bench_lib.sh
+. "$(dirname "$0")/bench_lib.sh"
+bench_find "$build" bench_registration
+bench_tmpdir /tmp/lwm2m-bench.XXXXXX
+port=$(bench_free_ports 1)
+bench_write_conf ""
 
-dir=$(mktemp -d /tmp/lwm2m-bench.XXXXXX)
-broker_pid=
-cleanup() {
-	if [ -n "$broker_pid" ] && kill -0 "$broker_pid" 2>/dev/null; then
-		kill -TERM "$broker_pid" 2>/dev/null || true
-		wait "$broker_pid" 2>/dev/null || true
-	fi
-	if [ "${BENCH_KEEP:-0}" = 1 ]; then
-		echo "run_registration: kept $dir" >&2
-	else
-		rm -rf "$dir"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# A free port: bind to port 0 and read what the kernel chose.
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-
-doorbell="127.0.0.1:$port"
-bell_listener=
-if [ "${BENCH_DOORBELL:-tcp}" = unix ]; then
-	doorbell="unix:$dir/doorbell.sock"
-	bell_listener="listener 0 $dir/doorbell.sock"
-fi
-
-cat > "$dir/mosquitto.conf" <<EOF
-per_listener_settings false
-listener $port 127.0.0.1
-$bell_listener
-allow_anonymous true
-user root
-set_tcp_nodelay true
-persistence false
-log_type error
-log_type notice
-log_dest file $dir/mosquitto.log
-max_queued_messages 100000
-plugin $plugin
-plugin_opt_doorbell $doorbell
-plugin_opt_identity any
-plugin_opt_register_rate 0
-plugin_opt_inbox_size 1000000
-plugin_opt_outbox_size 1000000
-${BENCH_CONF_EXTRA:-}
-EOF
-
-pin=${BENCH_PIN:-1}
-if [ "$(nproc)" -lt 2 ] || ! command -v taskset > /dev/null; then
-	pin=0
-fi
-broker_wrap=
-bench_wrap=
+bench_pin_layout
 case $pin in
-	1) broker_wrap="taskset -c 0"; bench_wrap="taskset -c 1"; set -- -E 0 "$@";;
-	2) broker_wrap="taskset -c 0"; bench_wrap="taskset -c 1"; set -- -E 1 "$@";;
+	1) set -- -E 0 "$@";;
+	2) set -- -E 1 "$@";;
 esac
-
-$broker_wrap "$mosquitto" -c "$dir/mosquitto.conf" > "$dir/broker.out" 2>&1 &
-broker_pid=$!
-
-# Wait until the listener accepts connections (or the broker died).
-i=0
-until /usr/bin/python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; do
-	i=$((i + 1))
-	if [ $i -gt 50 ] || ! kill -0 "$broker_pid" 2>/dev/null; then
-		echo "run_registration: the broker did not start; its log:" >&2
-		cat "$dir/mosquitto.log" >&2 2>/dev/null || true
-		exit 1
-	fi
-	sleep 0.1
-done
+bench_start_broker "$port"
 
 echo "# broker $("$mosquitto" -h 2>/dev/null | head -1 | sed 's/^mosquitto version //'), port $port, plugin $plugin"
-# Layout 2: move the plugin's threads (all but the broker's main thread) to CPU 1.
-if [ "$pin" = 2 ]; then
-	for task in /proc/"$broker_pid"/task/*; do
-		tid=$(basename "$task")
-		[ "$tid" != "$broker_pid" ] && taskset -p -c 1 "$tid" > /dev/null
-	done
-fi
+bench_move_plugin_threads
 case $pin in
 	1) layout="broker, core thread and echo client on CPU 0, devices on CPU 1";;
 	2) layout="broker main thread on CPU 0, core thread, echo client and devices on CPU 1";;
 	*) layout="not pinned";;
 esac
-echo "# machine: $(nproc) cpus, load average $(cut -d' ' -f1-3 /proc/loadavg), $layout, doorbell $doorbell"
+bench_machine_line "$layout"
 rc=0
 $bench_wrap "$bench" -p "$port" -B "$broker_pid" "$@" > "$dir/bench.out" || rc=$?
 cat "$dir/bench.out"
+bench_cpu_seconds
+bench_stop_broker
 
-# CPU time of the broker's threads (its main thread; the others are the plugin's), in s.
-cpu_line=
-for stat in /proc/"$broker_pid"/task/*/stat; do
-	tid=$(basename "$(dirname "$stat")")
-	# utime and stime are fields 14 and 15, counted after the ")" that ends the name.
-	ticks=$(sed 's/.*) //' "$stat" | awk '{ print $12 + $13 }')
-	name=plugin_thread_$tid
-	[ "$tid" = "$broker_pid" ] && name=broker_main_thread
-	cpu_line="$cpu_line $name $(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')"
-done
-echo "cpu_seconds$cpu_line"
-
-kill -TERM "$broker_pid"
-wait "$broker_pid" 2>/dev/null || true
-broker_pid=
-
-stats=$(grep 'lwm2m: stats:' "$dir/mosquitto.log" | tail -1 || true)
+bench_stats
 if [ -n "$stats" ]; then
-	echo "# ${stats#*: lwm2m: }"
 	received=$(echo "$stats" | sed -n 's/.*received \([0-9]*\),.*/\1/p')
 	busy_us=$(echo "$stats" | sed -n 's/.*core busy \([0-9]*\) us.*/\1/p')
 	sent=$(sed -n 's/^lwm2m_messages_sent \([0-9]*\)/\1/p' "$dir/bench.out")
@@ -160,12 +71,6 @@ if [ -n "$stats" ]; then
 	awk -v r="${received:-0}" -v b="${busy_us:-0}" -v s="${sent:-0}" 'BEGIN {
 		if (r > 0) printf "core busy_us_per_inbox_item %.2f (busy %d us over %d items)\n", b / r, b, r
 		if (s > 0) printf "core busy_us_per_lwm2m_message %.2f (over %d Register/Update messages)\n", b / s, s }'
-else
-	echo "run_registration: no stats line in the broker log" >&2
-	rc=1
 fi
-if grep -v 'lwm2m: stats:' "$dir/mosquitto.log" | grep -qiE 'error|warning|dropped|full'; then
-	echo "# broker log had warnings or errors:" >&2
-	grep -iE 'error|warning|dropped|full' "$dir/mosquitto.log" | grep -v 'lwm2m: stats:' | head -5 >&2
-fi
+bench_log_warnings 'error|warning|dropped|full'
 exit $rc

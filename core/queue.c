@@ -373,6 +373,7 @@ int64_t core_api_enqueue(struct core *c, const struct api_request *req, char *wh
 	changed(q, r, QUEUE_WAITING);
 	store_set_u64(c->store, "next_request_id", (uint64_t)q->next_id);
 	deliver_next(q, d);   /* it may have woken meanwhile */
+	store_flush(c->store);   /* the 202 leaves at once, before the end of this turn: commit first */
 	return r->id;
 }
 

@@ -108,22 +108,7 @@ static int read_entry_field(struct json_rd *rd, struct senml_rec *r, const char 
 
 static int read_entry(struct json_rd *rd, struct senml_rec *r)
 {
-	int rc;
-
-	memset(r, 0, sizeof(*r));
-	json_rd_ws(rd);
-	r->offset = json_rd_off(rd);
-	rc = json_rd_expect(rd, '{', "'{' (an entry)");
-	if(rc || json_rd_accept(rd, '}')) return rc;
-	do {
-		const char *k;
-		size_t kl;
-		rc = json_rd_string(rd, &k, &kl);
-		if(!rc) rc = json_rd_expect(rd, ':', "':'");
-		if(!rc) rc = read_entry_field(rd, r, k, kl);
-		if(rc) return rc;
-	} while(json_rd_accept(rd, ','));
-	return json_rd_expect(rd, '}', "',' or '}'");
+	return senml_json_read_object(rd, r, "'{' (an entry)", read_entry_field);
 }
 
 /* Both passes; `top_fn` sees bn/bt first (may be NULL), then `fn` every entry (the first
@@ -246,47 +231,35 @@ int omajson_parse(const uint8_t *buf, size_t len, const struct fmt_limits *lim,
 	return rc;
 }
 
-static int put_key(struct lwm2m_buf *b, bool *first, const char *key)
-{
-	int rc = 0;
-
-	if(!*first) rc = buf_append_byte(b, ',');
-	*first = false;
-	if(!rc) rc = buf_append_byte(b, '"');
-	if(!rc) rc = buf_append(b, key, strlen(key));
-	if(!rc) rc = buf_append(b, "\":", 2);
-	return rc;
-}
-
 static int write_entry(struct lwm2m_buf *b, const struct senml_rec *r, struct lwm2m_error *err)
 {
 	bool first = true;
 	int rc = buf_append_byte(b, '{');
 
 	if(!rc && (r->has & SENML_HAS_N)){
-		rc = put_key(b, &first, "n");
+		rc = senml_json_put_key(b, &first, "n");
 		if(!rc) rc = json_put_string(b, r->n.p, r->n.len);
 	}
 	if(rc) return rc;
 	switch(r->vkind){
 	case SENML_V_NUM:
-		rc = put_key(b, &first, "v");
+		rc = senml_json_put_key(b, &first, "v");
 		if(!rc) rc = json_put_num(b, &r->v, err);
 		break;
 	case SENML_V_STR:
 	case SENML_V_OBJLNK:
-		rc = put_key(b, &first, r->vkind == SENML_V_STR ? "sv" : "ov");
+		rc = senml_json_put_key(b, &first, r->vkind == SENML_V_STR ? "sv" : "ov");
 		if(!rc) rc = json_put_string(b, r->vs.p, r->vs.len);
 		break;
 	case SENML_V_BOOL:
-		rc = put_key(b, &first, "bv");
+		rc = senml_json_put_key(b, &first, "bv");
 		if(!rc) rc = buf_append(b, r->vb ? "true" : "false", r->vb ? 4 : 5);
 		break;
 	default:
 		return lwm2m_fail(err, LWM2M_EINVAL, -1, "OMA JSON: an entry without a value");
 	}
 	if(!rc && (r->has & SENML_HAS_T)){
-		rc = put_key(b, &first, "t");
+		rc = senml_json_put_key(b, &first, "t");
 		if(!rc) rc = json_put_num(b, &r->t, err);
 	}
 	if(!rc) rc = buf_append_byte(b, '}');
@@ -299,10 +272,10 @@ int omajson_write(const struct omajson_doc *d, struct lwm2m_buf *out, struct lwm
 	int rc = buf_append_byte(out, '{');
 
 	if(!rc && d->has_bn){
-		rc = put_key(out, &first, "bn");
+		rc = senml_json_put_key(out, &first, "bn");
 		if(!rc) rc = json_put_string(out, d->bn, d->bn_len);
 	}
-	if(!rc) rc = put_key(out, &first, "e");
+	if(!rc) rc = senml_json_put_key(out, &first, "e");
 	if(!rc) rc = buf_append_byte(out, '[');
 	for(size_t i = 0; !rc && i < d->e.count; i++){
 		if(i) rc = buf_append_byte(out, ',');
@@ -310,7 +283,7 @@ int omajson_write(const struct omajson_doc *d, struct lwm2m_buf *out, struct lwm
 	}
 	if(!rc) rc = buf_append_byte(out, ']');
 	if(!rc && d->has_bt){
-		rc = put_key(out, &first, "bt");
+		rc = senml_json_put_key(out, &first, "bt");
 		if(!rc) rc = json_put_num(out, &d->bt, err);
 	}
 	if(!rc) rc = buf_append_byte(out, '}');

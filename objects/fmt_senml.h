@@ -230,6 +230,17 @@ int senml_json_records(const uint8_t *buf, size_t len, const struct fmt_limits *
 int senml_cbor_records(const uint8_t *buf, size_t len, const struct fmt_limits *lim,
 		senml_rec_fn fn, void *ctx, struct lwm2m_error *err);
 int senml_pack_add_cb(void *pack, const struct senml_rec *r);
+/* The signature of senml_json_records and senml_cbor_records. */
+typedef int (*senml_records_fn)(const uint8_t *buf, size_t len, const struct fmt_limits *lim,
+		senml_rec_fn fn, void *ctx, struct lwm2m_error *err);
+/* Reads one JSON object of fields into *r (cleared first; r->offset = where it starts):
+ * '{', then "key": value pairs, each value read by field(), then '}'. `what` names the
+ * object in the message of a missing '{' ("'{' (a record)"). */
+typedef int (*senml_json_field_fn)(struct json_rd *rd, struct senml_rec *r, const char *k, size_t klen);
+int senml_json_read_object(struct json_rd *rd, struct senml_rec *r, const char *what,
+		senml_json_field_fn field);
+/* Writes `"key":` into a JSON object, after a ',' unless *first (which it then clears). */
+int senml_json_put_key(struct lwm2m_buf *b, bool *first, const char *key);
 
 enum senml_mode {
 	SENML_MODE_VALUES = 0,   /* 110/112: every record carries a value */
@@ -276,6 +287,12 @@ int senml_dec_record_cb(void *s, const struct senml_rec *r);
 int senml_dec_finish(struct senml_dec *s);
 /* Releases the resolver; on failure (rc != 0) also drops the nodes it appended. */
 void senml_dec_done(struct senml_dec *s, int rc);
+/* The *_decode_ex of SenML JSON and CBOR: the records `records` reads, resolved into nodes
+ * (etch: 320/322 rules); fmt_name for messages. */
+int senml_decode_nodes(senml_records_fn records, const char *fmt_name, const uint8_t *buf,
+		size_t len, const struct lwm2m_path *req, const struct fmt_typer *typer,
+		const struct fmt_limits *lim, const struct senml_opts *opts, bool etch,
+		struct lwm2m_nodes *out, struct lwm2m_error *err);
 
 /* Encoder walk: one record per value node, named and timed per the layout. */
 typedef int (*senml_emit_fn)(void *ctx, const struct senml_rec *r);

@@ -510,16 +510,8 @@ int senml_cbor_decode_ex(const uint8_t *buf, size_t len, const struct lwm2m_path
 		const struct senml_opts *opts, bool etch, struct lwm2m_nodes *out,
 		struct lwm2m_error *err)
 {
-	struct senml_dec s;
-	int rc;
-
-	senml_dec_init(&s, len, req, typer, lim, opts ? opts->alt_path : NULL,
-			etch ? SENML_MODE_ETCH : SENML_MODE_VALUES,
-			etch ? "SenML-ETCH CBOR" : "SenML CBOR", out, err);
-	rc = senml_cbor_records(buf, len, lim, senml_dec_record_cb, &s, err);
-	if(!rc) rc = senml_dec_finish(&s);
-	senml_dec_done(&s, rc);
-	return rc;
+	return senml_decode_nodes(senml_cbor_records, etch ? "SenML-ETCH CBOR" : "SenML CBOR", buf, len,
+			req, typer, lim, opts, etch, out, err);
 }
 
 struct cbor_emit {

@@ -842,6 +842,22 @@ void senml_dec_done(struct senml_dec *s, int rc)
 	s->npaths = 0;
 }
 
+int senml_decode_nodes(senml_records_fn records, const char *fmt_name, const uint8_t *buf,
+		size_t len, const struct lwm2m_path *req, const struct fmt_typer *typer,
+		const struct fmt_limits *lim, const struct senml_opts *opts, bool etch,
+		struct lwm2m_nodes *out, struct lwm2m_error *err)
+{
+	struct senml_dec s;
+	int rc;
+
+	senml_dec_init(&s, len, req, typer, lim, opts ? opts->alt_path : NULL,
+			etch ? SENML_MODE_ETCH : SENML_MODE_VALUES, fmt_name, out, err);
+	rc = records(buf, len, lim, senml_dec_record_cb, &s, err);
+	if(!rc) rc = senml_dec_finish(&s);
+	senml_dec_done(&s, rc);
+	return rc;
+}
+
 void senml_prefixes_free(char **prefixes, size_t n)
 {
 	if(!prefixes) return;

@@ -118,24 +118,30 @@ static int read_field(struct json_rd *rd, struct senml_rec *r, const char *k, si
 	}
 }
 
-static int read_record(struct json_rd *rd, struct senml_rec *r)
+int senml_json_read_object(struct json_rd *rd, struct senml_rec *r, const char *what,
+		senml_json_field_fn field)
 {
 	int rc;
 
 	memset(r, 0, sizeof(*r));
 	json_rd_ws(rd);
 	r->offset = json_rd_off(rd);
-	rc = json_rd_expect(rd, '{', "'{' (a record)");
+	rc = json_rd_expect(rd, '{', what);
 	if(rc || json_rd_accept(rd, '}')) return rc;
 	do {
 		const char *k;
 		size_t klen;
 		rc = json_rd_string(rd, &k, &klen);
 		if(!rc) rc = json_rd_expect(rd, ':', "':'");
-		if(!rc) rc = read_field(rd, r, k, klen);
+		if(!rc) rc = field(rd, r, k, klen);
 		if(rc) return rc;
 	} while(json_rd_accept(rd, ','));
 	return json_rd_expect(rd, '}', "',' or '}'");
+}
+
+static int read_record(struct json_rd *rd, struct senml_rec *r)
+{
+	return senml_json_read_object(rd, r, "'{' (a record)", read_field);
 }
 
 int senml_json_records(const uint8_t *buf, size_t len, const struct fmt_limits *lim,
@@ -181,7 +187,7 @@ int senml_json_parse(const uint8_t *buf, size_t len, const struct fmt_limits *li
 
 /* ---- writer ------------------------------------------------------------------------------ */
 
-static int put_key(struct lwm2m_buf *b, bool *first, const char *key)
+int senml_json_put_key(struct lwm2m_buf *b, bool *first, const char *key)
 {
 	int rc = 0;
 
@@ -196,14 +202,14 @@ static int put_key(struct lwm2m_buf *b, bool *first, const char *key)
 static int put_str_field(struct lwm2m_buf *b, bool *first, const char *key,
 		const struct senml_str *s)
 {
-	int rc = put_key(b, first, key);
+	int rc = senml_json_put_key(b, first, key);
 	return rc ? rc : json_put_string(b, s->p ? s->p : "", s->len);
 }
 
 static int put_num_field(struct lwm2m_buf *b, bool *first, const char *key,
 		const struct json_num *n, struct lwm2m_error *err)
 {
-	int rc = put_key(b, first, key);
+	int rc = senml_json_put_key(b, first, key);
 	return rc ? rc : json_put_num(b, n, err);
 }
 
@@ -218,7 +224,7 @@ static int put_value(struct lwm2m_buf *b, bool *first, const struct senml_rec *r
 	case SENML_V_NUM:
 		return put_num_field(b, first, "v", &r->v, err);
 	case SENML_V_NULL:
-		rc = put_key(b, first, "v");
+		rc = senml_json_put_key(b, first, "v");
 		return rc ? rc : buf_append(b, "null", 4);
 	case SENML_V_NUMTEXT:
 		return put_str_field(b, first, "v", &r->vs);
@@ -227,11 +233,11 @@ static int put_value(struct lwm2m_buf *b, bool *first, const struct senml_rec *r
 	case SENML_V_OBJLNK:
 		return put_str_field(b, first, "vlo", &r->vs);
 	case SENML_V_BOOL:
-		rc = put_key(b, first, "vb");
+		rc = senml_json_put_key(b, first, "vb");
 		return rc ? rc : buf_append(b, r->vb ? "true" : "false", r->vb ? 4 : 5);
 	case SENML_V_DATA:
 		if(r->data_b64) return put_str_field(b, first, "vd", &r->vs);
-		rc = put_key(b, first, "vd");
+		rc = senml_json_put_key(b, first, "vd");
 		if(!rc) rc = buf_append_byte(b, '"');
 		if(!rc) rc = senml_base64_encode((const uint8_t *)r->vs.p, r->vs.len, true, b);
 		if(!rc) rc = buf_append_byte(b, '"');
@@ -281,16 +287,8 @@ int senml_json_decode_ex(const uint8_t *buf, size_t len, const struct lwm2m_path
 		const struct senml_opts *opts, bool etch, struct lwm2m_nodes *out,
 		struct lwm2m_error *err)
 {
-	struct senml_dec s;
-	int rc;
-
-	senml_dec_init(&s, len, req, typer, lim, opts ? opts->alt_path : NULL,
-			etch ? SENML_MODE_ETCH : SENML_MODE_VALUES,
-			etch ? "SenML-ETCH JSON" : "SenML JSON", out, err);
-	rc = senml_json_records(buf, len, lim, senml_dec_record_cb, &s, err);
-	if(!rc) rc = senml_dec_finish(&s);
-	senml_dec_done(&s, rc);
-	return rc;
+	return senml_decode_nodes(senml_json_records, etch ? "SenML-ETCH JSON" : "SenML JSON", buf, len,
+			req, typer, lim, opts, etch, out, err);
 }
 
 struct json_emit {

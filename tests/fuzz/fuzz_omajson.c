@@ -4,31 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_typer.h"
 #include "objects/fmt_omajson.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static enum lwm2m_type f_type_of(void *ctx, const char *prefix, const struct lwm2m_path *p)
-{
-	static const enum lwm2m_type types[] = {
-		LWM2M_TYPE_STRING, LWM2M_TYPE_INTEGER, LWM2M_TYPE_UNSIGNED, LWM2M_TYPE_FLOAT,
-		LWM2M_TYPE_BOOLEAN, LWM2M_TYPE_OPAQUE, LWM2M_TYPE_TIME, LWM2M_TYPE_OBJLNK,
-		LWM2M_TYPE_CORELNK, LWM2M_TYPE_NONE,
-	};
-	(void)ctx;
-	(void)prefix;
-	if(p->len < 3 || p->ids[0] != 3442) return LWM2M_TYPE_NONE;
-	return types[p->ids[2] % 10];
-}
-
-static int f_is_multiple(void *ctx, const char *prefix, const struct lwm2m_path *p)
-{
-	(void)ctx;
-	(void)prefix;
-	return p->len >= 3 ? (p->ids[2] & 1) : -1;
-}
-
-static const struct fmt_typer typer = { f_type_of, f_is_multiple, NULL };
 
 static void round_trip(const uint8_t *data, size_t size, const struct fmt_typer *t)
 {
@@ -60,11 +39,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct omajson_doc d;
 	struct lwm2m_buf out;
 
-	round_trip(data, size, &typer);
+	round_trip(data, size, &fuzz_typer);
 	round_trip(data, size, NULL);
 
 	nodes_init(&n);
-	omajson_decode(data, size, &req, &typer, NULL, &n, &err);
+	omajson_decode(data, size, &req, &fuzz_typer, NULL, &n, &err);
 	nodes_free(&n);
 
 	omajson_doc_init(&d);

@@ -12,6 +12,7 @@
 
 #include "objects/fmt.h"
 #include "objects/fmt_internal.h"
+#include "fmt_test_util.h"
 
 static enum lwm2m_type table_type(void *ctx, const char *prefix, const struct lwm2m_path *p)
 {
@@ -30,23 +31,6 @@ static int table_multiple(void *ctx, const char *prefix, const struct lwm2m_path
 }
 
 static const struct fmt_typer typer = { table_type, table_multiple, NULL };
-
-static size_t unhex(const char *hex, uint8_t *out)
-{
-	size_t n = 0;
-	unsigned b;
-
-	while(*hex){
-		if(*hex == ' '){
-			hex++;
-			continue;
-		}
-		assert_int_equal(sscanf(hex, "%2x", &b), 1);
-		out[n++] = (uint8_t)b;
-		hex += 2;
-	}
-	return n;
-}
 
 static void assert_buf_hex(const struct lwm2m_buf *b, const char *hex)
 {

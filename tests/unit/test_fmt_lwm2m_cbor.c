@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "objects/fmt.h"
+#include "fmt_test_util.h"
 
 /* Object 1000: resource r has type r (1..9); resource 20 multi-instance integer. The typer
  * remembers the last prefix it was asked about. */
@@ -37,30 +38,6 @@ static int table_multiple(void *ctx, const char *prefix, const struct lwm2m_path
 	(void)ctx;
 	(void)prefix;
 	return p->ids[0] == 1000 ? p->ids[2] == 20 : -1;
-}
-
-static struct lwm2m_path P(const char *s)
-{
-	struct lwm2m_path p;
-	assert_int_equal(path_parse(s, strlen(s), &p, NULL), 0);
-	return p;
-}
-
-static size_t unhex(const char *hex, uint8_t *out)
-{
-	size_t n = 0;
-	unsigned b;
-
-	while(*hex){
-		if(*hex == ' '){
-			hex++;
-			continue;
-		}
-		assert_int_equal(sscanf(hex, "%2x", &b), 1);
-		out[n++] = (uint8_t)b;
-		hex += 2;
-	}
-	return n;
 }
 
 static int decode_hex(const char *hex, const char *req, struct spy *spy, const struct fmt_limits *lim,

@@ -9,8 +9,9 @@
 #include <cmocka.h>
 
 #include "objects/fmt_omajson.h"
+#include "fmt_test_util.h"
 
-static const struct { uint16_t obj, res; enum lwm2m_type type; int multiple; } model[] = {
+static const struct fmt_test_res model[] = {
 	{ 3, 0, LWM2M_TYPE_STRING, 0 }, { 3, 7, LWM2M_TYPE_INTEGER, 1 },
 	{ 3, 9, LWM2M_TYPE_INTEGER, 0 }, { 3, 13, LWM2M_TYPE_TIME, 0 },
 	{ 3442, 125, LWM2M_TYPE_UNSIGNED, 0 }, { 3442, 130, LWM2M_TYPE_FLOAT, 0 },
@@ -18,38 +19,7 @@ static const struct { uint16_t obj, res; enum lwm2m_type type; int multiple; } m
 	{ 3442, 170, LWM2M_TYPE_OBJLNK, 0 }, { 3442, 180, LWM2M_TYPE_CORELNK, 0 },
 };
 
-static int model_find(const struct lwm2m_path *p)
-{
-	for(size_t i = 0; p->len >= 3 && i < sizeof(model) / sizeof(model[0]); i++){
-		if(model[i].obj == p->ids[0] && model[i].res == p->ids[2]) return (int)i;
-	}
-	return -1;
-}
-
-static enum lwm2m_type t_type_of(void *ctx, const char *prefix, const struct lwm2m_path *p)
-{
-	int i = model_find(p);
-	(void)ctx;
-	(void)prefix;
-	return i < 0 ? LWM2M_TYPE_NONE : model[i].type;
-}
-
-static int t_is_multiple(void *ctx, const char *prefix, const struct lwm2m_path *p)
-{
-	int i = model_find(p);
-	(void)ctx;
-	(void)prefix;
-	return i < 0 ? -1 : model[i].multiple;
-}
-
-static const struct fmt_typer typer = { t_type_of, t_is_multiple, NULL };
-
-static struct lwm2m_path P(const char *s)
-{
-	struct lwm2m_path p;
-	assert_int_equal(path_parse(s, strlen(s), &p, NULL), 0);
-	return p;
-}
+static const struct fmt_typer typer = FMT_TEST_TYPER(model);
 
 static int dec(const char *text, const char *req, struct lwm2m_nodes *out, struct lwm2m_error *err)
 {
@@ -73,15 +43,6 @@ static void expect_enc(const struct lwm2m_nodes *in, const char *req, const stru
 	if(b.len != strlen(want) || memcmp(b.data, want, b.len))
 		fail_msg("encoded %.*s\nexpected %s", (int)b.len, (const char *)b.data, want);
 	buf_free(&b);
-}
-
-static struct lwm2m_node *add(struct lwm2m_nodes *n, const char *path, enum lwm2m_type t)
-{
-	struct lwm2m_node *x = nodes_push(n);
-	assert_non_null(x);
-	x->path = P(path);
-	x->value.type = t;
-	return x;
 }
 
 static void test_decode_types(void **state)
@@ -179,15 +140,15 @@ static void test_encode(void **state)
 
 	(void)state;
 	nodes_init(&n);
-	x = add(&n, "/3442/0/150", LWM2M_TYPE_NONE);
+	x = add_node(&n, "/3442/0/150", LWM2M_TYPE_NONE);
 	assert_int_equal(value_set_bytes(&x->value, LWM2M_TYPE_OPAQUE, "\x00\xff", 2), 0);
-	add(&n, "/3442/0/125", LWM2M_TYPE_UNSIGNED)->value.v.u = UINT64_MAX;
-	x = add(&n, "/3442/0/130", LWM2M_TYPE_FLOAT);
+	add_node(&n, "/3442/0/125", LWM2M_TYPE_UNSIGNED)->value.v.u = UINT64_MAX;
+	x = add_node(&n, "/3442/0/130", LWM2M_TYPE_FLOAT);
 	x->value.v.f = 23.0;
 	x->has_time = true;
 	x->time = 220;
-	add(&n, "/3442/0/140", LWM2M_TYPE_BOOLEAN)->value.v.b = true;
-	x = add(&n, "/3442/0/170", LWM2M_TYPE_OBJLNK);
+	add_node(&n, "/3442/0/140", LWM2M_TYPE_BOOLEAN)->value.v.b = true;
+	x = add_node(&n, "/3442/0/170", LWM2M_TYPE_OBJLNK);
 	x->value.v.lnk.obj = 1;
 	expect_enc(&n, "/3442/0", NULL, "{\"bn\":\"/3442/0/\",\"e\":[{\"n\":\"150\",\"sv\":\"AP8=\"},"
 			"{\"n\":\"125\",\"v\":18446744073709551615},{\"n\":\"130\",\"v\":23.0,\"t\":220},"
@@ -200,7 +161,7 @@ static void test_encode(void **state)
 			"{\"n\":\"140\",\"bv\":true},{\"n\":\"170\",\"ov\":\"1:0\"}]}");
 	nodes_free(&n);
 	/* a single resource: the full path in bn, no n; a prefix and an alternate path */
-	add(&n, "/3/0/9", LWM2M_TYPE_INTEGER)->value.v.i = -1;
+	add_node(&n, "/3/0/9", LWM2M_TYPE_INTEGER)->value.v.i = -1;
 	expect_enc(&n, "/3/0/9", NULL, "{\"bn\":\"/3/0/9\",\"e\":[{\"v\":-1}]}");
 	n.items[0].prefix = strdup("d1");
 	expect_enc(&n, "/3/0/9", &(struct senml_opts){ .alt_path = "lw" },

@@ -11,10 +11,11 @@
 #include <cmocka.h>
 
 #include "objects/fmt_senml.h"
+#include "fmt_test_util.h"
 
 /* ---- a small model ---------------------------------------------------------------------- */
 
-static const struct { uint16_t obj, res; enum lwm2m_type type; int multiple; } model[] = {
+static const struct fmt_test_res model[] = {
 	{ 3, 0, LWM2M_TYPE_STRING, 0 }, { 3, 7, LWM2M_TYPE_INTEGER, 1 },
 	{ 3, 9, LWM2M_TYPE_INTEGER, 0 }, { 3, 13, LWM2M_TYPE_TIME, 0 },
 	{ 3303, 5700, LWM2M_TYPE_FLOAT, 0 }, { 3303, 5701, LWM2M_TYPE_STRING, 0 },
@@ -25,43 +26,12 @@ static const struct { uint16_t obj, res; enum lwm2m_type type; int multiple; } m
 	{ 3442, 180, LWM2M_TYPE_CORELNK, 0 }, { 3442, 1120, LWM2M_TYPE_INTEGER, 1 },
 };
 
-static int model_find(const struct lwm2m_path *p)
-{
-	for(size_t i = 0; p->len >= 3 && i < sizeof(model) / sizeof(model[0]); i++){
-		if(model[i].obj == p->ids[0] && model[i].res == p->ids[2]) return (int)i;
-	}
-	return -1;
-}
-
-static enum lwm2m_type t_type_of(void *ctx, const char *prefix, const struct lwm2m_path *p)
-{
-	int i = model_find(p);
-	(void)ctx;
-	(void)prefix;
-	return i < 0 ? LWM2M_TYPE_NONE : model[i].type;
-}
-
-static int t_is_multiple(void *ctx, const char *prefix, const struct lwm2m_path *p)
-{
-	int i = model_find(p);
-	(void)ctx;
-	(void)prefix;
-	return i < 0 ? -1 : model[i].multiple;
-}
-
-static const struct fmt_typer typer = { t_type_of, t_is_multiple, NULL };
+static const struct fmt_typer typer = FMT_TEST_TYPER(model);
 
 /* A literal as (bytes, length). */
 #define T(s) (const uint8_t *)(s), strlen(s)
 
 /* ---- helpers ------------------------------------------------------------------------------- */
-
-static struct lwm2m_path P(const char *s)
-{
-	struct lwm2m_path p;
-	assert_int_equal(path_parse(s, strlen(s), &p, NULL), 0);
-	return p;
-}
 
 static int dec_json(const char *text, const char *req, const struct senml_opts *o, bool etch,
 		struct lwm2m_nodes *out, struct lwm2m_error *err)
@@ -110,18 +80,9 @@ static const struct lwm2m_node *find(const struct lwm2m_nodes *n, const char *pa
 	return NULL;
 }
 
-static struct lwm2m_node *add(struct lwm2m_nodes *n, const char *path, enum lwm2m_type t)
-{
-	struct lwm2m_node *x = nodes_push(n);
-	assert_non_null(x);
-	x->path = P(path);
-	x->value.type = t;
-	return x;
-}
-
 static void add_str(struct lwm2m_nodes *n, const char *path, enum lwm2m_type t, const char *s)
 {
-	struct lwm2m_node *x = add(n, path, LWM2M_TYPE_NONE);
+	struct lwm2m_node *x = add_node(n, path, LWM2M_TYPE_NONE);
 	assert_int_equal(value_set_bytes(&x->value, t, s, strlen(s)), 0);
 }
 
@@ -259,14 +220,14 @@ static void all_types(struct lwm2m_nodes *n)
 	struct lwm2m_node *x;
 
 	add_str(n, "/3442/0/110", LWM2M_TYPE_STRING, "a\"b\\c\n\xc3\xa9");
-	add(n, "/3442/0/120", LWM2M_TYPE_INTEGER)->value.v.i = -42;
-	add(n, "/3442/0/125", LWM2M_TYPE_UNSIGNED)->value.v.u = UINT64_MAX;
-	add(n, "/3442/0/130", LWM2M_TYPE_FLOAT)->value.v.f = -0.5;
-	add(n, "/3442/0/140", LWM2M_TYPE_BOOLEAN)->value.v.b = true;
-	x = add(n, "/3442/0/150", LWM2M_TYPE_NONE);
+	add_node(n, "/3442/0/120", LWM2M_TYPE_INTEGER)->value.v.i = -42;
+	add_node(n, "/3442/0/125", LWM2M_TYPE_UNSIGNED)->value.v.u = UINT64_MAX;
+	add_node(n, "/3442/0/130", LWM2M_TYPE_FLOAT)->value.v.f = -0.5;
+	add_node(n, "/3442/0/140", LWM2M_TYPE_BOOLEAN)->value.v.b = true;
+	x = add_node(n, "/3442/0/150", LWM2M_TYPE_NONE);
 	assert_int_equal(value_set_bytes(&x->value, LWM2M_TYPE_OPAQUE, "\xff\x00\xfe", 3), 0);
-	add(n, "/3442/0/160", LWM2M_TYPE_TIME)->value.v.i = 1700000000;
-	x = add(n, "/3442/0/170", LWM2M_TYPE_OBJLNK);
+	add_node(n, "/3442/0/160", LWM2M_TYPE_TIME)->value.v.i = 1700000000;
+	x = add_node(n, "/3442/0/170", LWM2M_TYPE_OBJLNK);
 	x->value.v.lnk.obj = 65535;
 	x->value.v.lnk.inst = 7;
 	add_str(n, "/3442/0/180", LWM2M_TYPE_CORELNK, "</3/0>");
@@ -470,7 +431,7 @@ static void test_encode_layouts(void **state)
 	(void)state;
 	nodes_init(&n);
 	for(int i = 0; i < 3; i++){
-		x = add(&n, "/3442/0/120", LWM2M_TYPE_INTEGER);
+		x = add_node(&n, "/3442/0/120", LWM2M_TYPE_INTEGER);
 		x->value.v.i = 10 + i;
 		x->has_time = true;
 		x->time = 1761226500 + 60 * i;
@@ -488,12 +449,12 @@ static void test_encode_layouts(void **state)
 
 	/* composite groups; an untimed node after a timed one resets bt */
 	nodes_init(&n);
-	add(&n, "/3442/0/120", LWM2M_TYPE_INTEGER)->value.v.i = 1;
-	x = add(&n, "/3/0/9", LWM2M_TYPE_INTEGER);
+	add_node(&n, "/3442/0/120", LWM2M_TYPE_INTEGER)->value.v.i = 1;
+	x = add_node(&n, "/3/0/9", LWM2M_TYPE_INTEGER);
 	x->value.v.i = 2;
 	x->has_time = true;
 	x->time = 5.5;
-	add(&n, "/3/0/13", LWM2M_TYPE_TIME)->value.v.i = 3;
+	add_node(&n, "/3/0/13", LWM2M_TYPE_TIME)->value.v.i = 3;
 	expect_json(&n, NULL, &leshan, false, "[{\"bn\":\"/3442/0/120\",\"v\":1},{\"bn\":\"/3/0/\",\"bt\":5.5,"
 			"\"n\":\"9\",\"v\":2},{\"bn\":\"/3/0/\",\"bt\":0,\"n\":\"13\",\"v\":3}]");
 	/* without groups: one bn per instance */
@@ -511,7 +472,7 @@ static void test_float_forms(void **state)
 
 	(void)state;
 	nodes_init(&n);
-	add(&n, "/3442/0/130", LWM2M_TYPE_FLOAT)->value.v.f = 3.0;
+	add_node(&n, "/3442/0/130", LWM2M_TYPE_FLOAT)->value.v.f = 3.0;
 	expect_json(&n, "/3442/0/130", NULL, false, "[{\"bn\":\"/3442/0/130\",\"v\":3.0}]");
 	expect_cbor(&n, "/3442/0/130", NULL, false, "81a2216b2f333434322f302f31333002fb4008000000000000");
 	n.items[0].value.v.f = NAN;
@@ -589,7 +550,7 @@ static void test_failure_keeps_output(void **state)
 
 	(void)state;
 	nodes_init(&n);
-	add(&n, "/1/0/1", LWM2M_TYPE_INTEGER)->value.v.i = 99;
+	add_node(&n, "/1/0/1", LWM2M_TYPE_INTEGER)->value.v.i = 99;
 	assert_int_not_equal(dec_json("[{\"n\":\"/3/0/0\",\"vs\":\"ok\"},{\"n\":\"/3/0/9\",\"vs\":\"bad\"}]",
 			NULL, NULL, false, &n, &err), 0);
 	assert_int_equal(n.count, 1);
@@ -743,8 +704,8 @@ static void test_etch_patch_pack(void **state)
 	assert_int_equal(dec_cbor_hex("82a321672f332f302f372f00613102f6a2006132036178", "/3/0/7", false,
 			&n, &err), -LWM2M_EINVAL);
 	nodes_free(&n);
-	add(&n, "/3/0/7/1", LWM2M_TYPE_NONE);
-	add(&n, "/3/0/9", LWM2M_TYPE_INTEGER)->value.v.i = 5;
+	add_node(&n, "/3/0/7/1", LWM2M_TYPE_NONE);
+	add_node(&n, "/3/0/9", LWM2M_TYPE_INTEGER)->value.v.i = 5;
 	expect_cbor(&n, NULL, NULL, true, "82a321652f332f302f0063372f3102f6a20061390205");
 	nodes_free(&n);
 }

@@ -12,6 +12,7 @@
 
 #include "objects/fmt.h"
 #include "objects/tlv.h"
+#include "fmt_test_util.h"
 
 /* ---- a table typer: object 1000 has one resource per type ---- */
 
@@ -42,30 +43,6 @@ static const struct fmt_typer typer = { table_type, table_multiple, NULL };
 
 /* ---- helpers ---- */
 
-static struct lwm2m_path P(const char *s)
-{
-	struct lwm2m_path p;
-	assert_int_equal(path_parse(s, strlen(s), &p, NULL), 0);
-	return p;
-}
-
-static size_t unhex(const char *hex, uint8_t *out)
-{
-	size_t n = 0;
-	unsigned b;
-
-	while(*hex){
-		if(*hex == ' '){
-			hex++;
-			continue;
-		}
-		assert_int_equal(sscanf(hex, "%2x", &b), 1);
-		out[n++] = (uint8_t)b;
-		hex += 2;
-	}
-	return n;
-}
-
 static int decode_hex(const char *hex, const char *req, struct lwm2m_nodes *out,
 		struct lwm2m_error *err)
 {
@@ -90,23 +67,14 @@ static void assert_encodes(const struct lwm2m_nodes *in, const char *req, const 
 	buf_free(&out);
 }
 
-static struct lwm2m_node *add(struct lwm2m_nodes *n, const char *path, enum lwm2m_type t)
-{
-	struct lwm2m_node *node = nodes_push(n);
-	assert_non_null(node);
-	node->path = P(path);
-	node->value.type = t;
-	return node;
-}
-
 static void add_int(struct lwm2m_nodes *n, const char *path, int64_t v)
 {
-	add(n, path, LWM2M_TYPE_INTEGER)->value.v.i = v;
+	add_node(n, path, LWM2M_TYPE_INTEGER)->value.v.i = v;
 }
 
 static void add_str(struct lwm2m_nodes *n, const char *path, const char *s)
 {
-	struct lwm2m_node *node = add(n, path, LWM2M_TYPE_NONE);
+	struct lwm2m_node *node = add_node(n, path, LWM2M_TYPE_NONE);
 	assert_int_equal(value_set_bytes(&node->value, LWM2M_TYPE_STRING, s, strlen(s)), 0);
 }
 
@@ -463,10 +431,10 @@ static void test_encode_levels(void **state)
 	nodes_free(&n);
 
 	/* markers */
-	add(&n, "/1000/0/9", LWM2M_TYPE_NONE)->kind = LWM2M_NODE_EMPTY_MULTIPLE;
+	add_node(&n, "/1000/0/9", LWM2M_TYPE_NONE)->kind = LWM2M_NODE_EMPTY_MULTIPLE;
 	assert_encodes(&n, "/1000/0/9", "8009");
 	nodes_free(&n);
-	add(&n, "/1000/1", LWM2M_TYPE_NONE)->kind = LWM2M_NODE_EMPTY_INSTANCE;
+	add_node(&n, "/1000/1", LWM2M_TYPE_NONE)->kind = LWM2M_NODE_EMPTY_INSTANCE;
 	assert_encodes(&n, "/1000", "0001");
 	assert_encodes(&n, "/1000/1", "");
 	nodes_free(&n);
@@ -509,7 +477,7 @@ static void test_encode_refusals(void **state)
 	assert_non_null(strstr(err.msg, "prefix"));
 	nodes_free(&n);
 
-	add(&n, "/1000/0/10", LWM2M_TYPE_NONE);
+	add_node(&n, "/1000/0/10", LWM2M_TYPE_NONE);
 	assert_int_equal(fmt_encode(LWM2M_CF_TLV, &n, &obj, &typer, NULL, &out, &err), -LWM2M_ENOTSUP);
 	nodes_free(&n);
 
