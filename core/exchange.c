@@ -3,6 +3,7 @@
 #include "api.h"
 #include "core_internal.h"
 #include "events.h"
+#include "queue.h"
 #include "values.h"
 
 #include <inttypes.h>
@@ -340,7 +341,7 @@ static const struct registration *reachable(struct core *c, const struct api_req
 		*rc = -LWM2M_ENOENT;
 		return NULL;
 	}
-	if(!core_device_awake(c, reg)){
+	if(!core_device_awake(c, reg) || queue_busy(c->queue, reg->key)){
 		*rc = -LWM2M_EOFFLINE;
 		return NULL;
 	}

@@ -24,6 +24,7 @@ struct queued {
 	enum lwm2m_op_kind kind;
 	uint64_t token;
 	uint8_t *message;             /* the encoded MQTT request, token included */
+	char uri[LWM2M_PATH_STR_MAX + 1];   /* its target path, "" when none (decodes the answer) */
 	size_t message_len;
 	enum queue_state state;
 	int64_t created_wall_ms;
@@ -137,7 +138,7 @@ static json_t *request_json(const struct queue *q, const struct queued *r)
 		json_object_set_new(j, "success", json_boolean(r->result / 100 == 2));
 		if(r->content_format >= 0){
 			json_t *values = values_to_json(q->c->model, (uint16_t)r->content_format, r->payload,
-					r->payload_len, NULL, why, sizeof(why));
+					r->payload_len, r->uri[0] ? r->uri : NULL, why, sizeof(why));
 			json_object_set_new(j, "contentFormat", json_integer(r->content_format));
 			if(values) json_object_set_new(j, r->content_format == 40 ? "links" : "values", values);
 			else json_object_set_new(j, "decodeError", json_string(why));
@@ -311,6 +312,12 @@ void queue_expire_old(struct queue *q)
 	}
 }
 
+bool queue_busy(struct queue *q, const char *key)
+{
+	struct devq *d = devq_get(q, key, false);
+	return d && (d->count > 0 || d->in_flight);
+}
+
 size_t queue_waiting_count(const struct queue *q)
 {
 	size_t n = 0;
@@ -320,6 +327,14 @@ size_t queue_waiting_count(const struct queue *q)
 }
 
 /* ---- adding ---- */
+
+static void set_uri(struct queued *r, const struct lwm2m_op *op)
+{
+	size_t n = (op->fields & LWM2M_F_URI) ? op->uri.len : 0;
+	if(n >= sizeof(r->uri)) n = 0;
+	memcpy(r->uri, op->uri.ptr, n);
+	r->uri[n] = '\0';
+}
 
 static struct queued *queued_new(struct queue *q, const char *key, const char *endpoint,
 		const char *prefix, const uint8_t *msg, size_t len)
@@ -367,6 +382,7 @@ int64_t core_api_enqueue(struct core *c, const struct api_request *req, char *wh
 	r->id = q->next_id++;
 	r->kind = op.kind;
 	r->token = op.token;
+	set_uri(r, &op);
 	r->created_wall_ms = core_now_wall_ms();
 	HASH_ADD(hh, q->by_id, id, sizeof(r->id), r);
 	devq_push(d, r);
@@ -408,7 +424,10 @@ static void restore_one(void *ctx, const struct stored_request *s)
 	}
 	/* The token travels inside the stored message: resending it lets the device recognise
 	 * a request it already answered before the restart. */
-	if(mqtt_codec_decode(r->message, r->message_len, LWM2M_IFACE_RD, NULL, &op, NULL) == 0) r->token = op.token;
+	if(mqtt_codec_decode(r->message, r->message_len, LWM2M_IFACE_RD, NULL, &op, NULL) == 0){
+		r->token = op.token;
+		set_uri(r, &op);
+	}
 	HASH_ADD(hh, q->by_id, id, sizeof(r->id), r);
 	if(r->id >= q->next_id) q->next_id = r->id + 1;
 	if(r->state == QUEUE_SENT) r->state = QUEUE_WAITING;

