@@ -419,7 +419,11 @@ struct core *core_new(const struct lwm2m_config *cfg, const struct core_edges *e
 		core_free(c);
 		return NULL;
 	}
-	uv_timer_start(&c->queue_timer, on_queue_timer, 60000, 60000);
+	{
+		/* Often enough that a short plugin_opt_queue_max_age is kept to within a second. */
+		uint64_t period = cfg->queue_max_age_s < 60 ? (cfg->queue_max_age_s > 1 ? cfg->queue_max_age_s * 500u : 1000u) : 60000u;
+		uv_timer_start(&c->queue_timer, on_queue_timer, period, period);
+	}
 	return c;
 }
 

@@ -231,6 +231,10 @@ def restart_test():
             res.equal((j.get("state"), j.get("code"), j.get("endpoint"), j.get("operation")),
                       ("done", 205, "p-off", "Read"), "after a second restart a finished request still answers")
             res.check(values_a and j.get("values") == values_a, "... with the same values", j)
+        if id_b:
+            j = request_json(b, id_b)
+            res.equal((j.get("state"), [(v.get("path"), v.get("value")) for v in j.get("values", [])]),
+                      ("done", [("/3/0/9", 95)]), "after a second restart a finished plain-text Read still decodes")
         if id_c:
             res.equal(request_json(b, id_c).get("state"), "queued", "the request queued before it is still queued")
         # p-ttl: 15 s after its Register, not 15 s after the restart.
