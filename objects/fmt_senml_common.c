@@ -760,23 +760,37 @@ static int node_ptr_cmp(const void *pa, const void *pb)
 	return c;
 }
 
-/* Adjacent nodes in (prefix, path, time) order: the same path at the same time twice, or a
- * value below another value, fails. */
-static int check_pair(struct senml_dec *s, const struct lwm2m_node *a, const struct lwm2m_node *b)
+/* Nodes in (prefix, path, time) order: the same path at the same time twice fails (a and b
+ * adjacent), and so does a value below another value. `valued` is the last node with a value
+ * before b: in this order an ancestor holding a value comes before its descendants, with
+ * only value-less ("delete") nodes possibly in between. */
+static int check_pair(struct senml_dec *s, const struct lwm2m_node *a, const struct lwm2m_node *b,
+		const struct lwm2m_node *valued)
 {
 	char na[FMT_NODE_NAME_MAX], nb[FMT_NODE_NAME_MAX];
 
-	if(prefix_cmp(a->prefix, b->prefix)) return 0;
-	if(!path_compare(&a->path, &b->path) && !time_key_cmp(a, b)){
+	if(!prefix_cmp(a->prefix, b->prefix) && !path_compare(&a->path, &b->path) && !time_key_cmp(a, b)){
 		return lwm2m_fail(s->d.err, LWM2M_EINVAL, -1, "%s: %s given twice%s", s->fmt_name,
 				fmt_node_name(a, na, sizeof(na)), a->has_time ? " at the same time" : "");
 	}
-	if(a->path.len < b->path.len && path_starts_with(&b->path, &a->path) &&
-			a->value.type != LWM2M_TYPE_NONE && b->value.type != LWM2M_TYPE_NONE){
+	if(valued && b->value.type != LWM2M_TYPE_NONE && !prefix_cmp(valued->prefix, b->prefix)
+			&& valued->path.len < b->path.len && path_starts_with(&b->path, &valued->path)){
 		return lwm2m_fail(s->d.err, LWM2M_EINVAL, -1, "%s: a value at %s and below it at %s",
-				s->fmt_name, fmt_node_name(a, na, sizeof(na)), fmt_node_name(b, nb, sizeof(nb)));
+				s->fmt_name, fmt_node_name(valued, na, sizeof(na)), fmt_node_name(b, nb, sizeof(nb)));
 	}
 	return 0;
+}
+
+static int check_sorted(struct senml_dec *s, const struct lwm2m_node *const *v, size_t n)
+{
+	const struct lwm2m_node *valued = n && v[0]->value.type != LWM2M_TYPE_NONE ? v[0] : NULL;
+	int rc = 0;
+
+	for(size_t i = 1; i < n && !rc; i++){
+		rc = check_pair(s, v[i - 1], v[i], valued);
+		if(v[i]->value.type != LWM2M_TYPE_NONE) valued = v[i];
+	}
+	return rc;
 }
 
 /* Returns 1 when the new nodes were already in order (nothing to sort), 0 when they were
@@ -790,21 +804,19 @@ static int check_nodes(struct senml_dec *s)
 	bool ordered = true;
 	int rc = 0;
 
-	/* Payloads are mostly in order already: then adjacent pairs are all there is to check,
-	 * and strictly increasing pairs cannot be duplicates. */
+	/* Payloads are mostly in order already: then no sort is needed. */
 	for(size_t i = 1; i < n && ordered; i++){
 		const struct lwm2m_node *pa = &items[i - 1], *pb = &items[i];
 		if(node_ptr_cmp(&pa, &pb) >= 0) ordered = false;
-		else if(pa->path.len < pb->path.len && (rc = check_pair(s, pa, pb)) != 0) return rc;
 	}
-	if(ordered) return 1;
-	v = malloc(n * sizeof(*v));
+	v = malloc((n ? n : 1) * sizeof(*v));
 	if(!v) return dec_fail_nomem(s);
 	for(size_t i = 0; i < n; i++) v[i] = &items[i];
-	qsort(v, n, sizeof(*v), node_ptr_cmp);
-	for(size_t i = 1; i < n && !rc; i++) rc = check_pair(s, v[i - 1], v[i]);
+	if(!ordered) qsort(v, n, sizeof(*v), node_ptr_cmp);
+	rc = check_sorted(s, v, n);
 	free(v);
-	return rc;
+	if(rc) return rc;
+	return ordered ? 1 : 0;
 }
 
 int senml_dec_finish(struct senml_dec *s)
