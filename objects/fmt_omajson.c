@@ -129,7 +129,12 @@ static int omajson_records(const uint8_t *buf, size_t len, const struct fmt_limi
 		return rc;
 	}
 	if(doc && t->has_bn){
-		doc->bn = strndup(t->bn.p, t->bn.len);
+		/* Not strndup: a decoded "\u0000" would cut the copy short of bn_len. */
+		doc->bn = malloc(t->bn.len + 1);
+		if(doc->bn){
+			memcpy(doc->bn, t->bn.p, t->bn.len);
+			doc->bn[t->bn.len] = '\0';
+		}
 		if(!doc->bn){
 			json_rd_free(&top_rd);
 			return lwm2m_fail(err, LWM2M_ENOMEM, -1, "OMA JSON: out of memory");
