@@ -11,7 +11,7 @@
 2. Crash (kill -9) during a load of Registers and queued requests: every registration the
    device saw acknowledged (201) and every request REST acknowledged (202) is there after the
    restart, and `PRAGMA integrity_check` says ok.
-3. Order of commit and acknowledgement, made deterministic with gdb (skipped without it): the
+3. Order of commit and acknowledgement, made deterministic with gdb (installed by deps.sh): the
    core thread is held at store_flush() while its transaction is open (gdb non-stop mode: the
    broker thread keeps running); neither the device's 201 nor the REST client's 202 may come
    out before that commit."""
@@ -423,8 +423,8 @@ def api_alive(b, hold):
 
 
 def ack_order_test():
-    if not shutil.which("gdb"):
-        print("   (skipped: gdb is not installed)")
+    # scripts/deps.sh installs gdb: without it this check fails rather than passing unseen.
+    if not res.check(shutil.which("gdb"), "order: gdb is installed (scripts/deps.sh)"):
         return
     db = os.path.join(res.tmp, "order", "state.db")
     os.makedirs(os.path.dirname(db))
@@ -438,8 +438,8 @@ def ack_order_test():
         h.wait_until(lambda: (call(b, "GET", "/api/clients/o-off").json or {}).get("online") is False, 5)
         dev = device(b, "o-new", devices, register=False)
         hold = CommitHold(b, os.path.join(res.tmp, "order", "gdb.txt"))
-        if not (hold.attach() and hold.arm()):
-            print("   (skipped: gdb cannot attach to the broker or set the breakpoint: %s)" % hold.text()[-300:])
+        if not res.check(hold.attach() and hold.arm(), "order: gdb attaches to the broker and holds the commit",
+                         hold.text()[-300:]):
             return
         if not res.check(api_alive(b, hold), "order: with gdb attached the core thread still serves the API"):
             return
