@@ -68,6 +68,7 @@ log_type error
 log_type notice
 log_dest file $dir/mosquitto.log
 max_queued_messages 100000
+max_inflight_messages 0
 plugin $plugin
 plugin_opt_doorbell $doorbell
 plugin_opt_identity any
