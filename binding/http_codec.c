@@ -440,14 +440,16 @@ static int route_request(const struct http_request_view *req, struct lwm2m_op *o
 
 /* ========================================================= query parameters ===== */
 
-enum qparam { QP_EP, QP_LT, QP_LWM2M, QP_B, QP_Q, QP_SMS, QP_PID, QP_PCT, QP_ACC, QP_COUNT };
+enum qparam { QP_EP, QP_LT, QP_LWM2M, QP_B, QP_Q, QP_SMS, QP_PID, QP_PCT, QP_ACC, QP_RID, QP_COUNT };
 
 #define QP_BIT(p) (1u << (p))
 
 static const char *const qp_names[QP_COUNT] = {
 	[QP_EP] = "ep", [QP_LT] = "lt", [QP_LWM2M] = "lwm2m", [QP_B] = "b", [QP_Q] = "Q",
-	[QP_SMS] = "sms", [QP_PID] = "pid", [QP_PCT] = "pct", [QP_ACC] = "acc",
+	[QP_SMS] = "sms", [QP_PID] = "pid", [QP_PCT] = "pct", [QP_ACC] = "acc", [QP_RID] = "rid",
 };
+
+static bool reg_id_valid(const char *s);
 
 static uint32_t allowed_params(enum lwm2m_op_kind kind)
 {
@@ -459,6 +461,7 @@ static uint32_t allowed_params(enum lwm2m_op_kind kind)
 			return QP_BIT(QP_LT) | QP_BIT(QP_B) | QP_BIT(QP_Q) | QP_BIT(QP_SMS) | QP_BIT(QP_PID);
 		case LWM2M_OP_BOOTSTRAP_REQUEST: return QP_BIT(QP_EP) | QP_BIT(QP_PCT);
 		case LWM2M_OP_BOOTSTRAP_PACK_REQUEST: return QP_BIT(QP_EP) | QP_BIT(QP_ACC);
+		case LWM2M_OP_SEND: return QP_BIT(QP_EP) | QP_BIT(QP_RID);
 		default: return 0;
 	}
 }
@@ -530,6 +533,18 @@ static int take_param(struct qparse *p, enum qparam qp, struct lwm2m_view v, siz
 
 #define BAD(...) refuse(p->x, 400, err, LWM2M_EINVAL, (long)off, __VA_ARGS__)
 	switch(qp){
+		case QP_RID:
+			if(v.len != HTTP_CODEC_REG_ID_LEN){
+				return BAD("query parameter 'rid' at byte %zu: expected 32 lowercase hex digits", off);
+			}
+			memcpy(p->x->reg_id, v.ptr, v.len);
+			p->x->reg_id[v.len] = '\0';
+			if(!reg_id_valid(p->x->reg_id)){
+				p->x->reg_id[0] = '\0';
+				return BAD("query parameter 'rid' at byte %zu: expected 32 lowercase hex digits", off);
+			}
+			p->x->has_reg_id = true;
+			break;
 		case QP_EP:
 			why = ep_problem(v.ptr, v.len);
 			if(why) return BAD("query parameter 'ep' at byte %zu: the endpoint name %s", off, why);
@@ -979,7 +994,8 @@ static int uplink_body(const struct lwm2m_op *op, struct http_request_view *out,
 	return 0;
 }
 
-static int uplink_query(const struct lwm2m_op *op, struct lwm2m_buf *b, struct lwm2m_error *err)
+static int uplink_query(const struct lwm2m_op *op, const struct http_uplink *extra, struct lwm2m_buf *b,
+	struct lwm2m_error *err)
 {
 	char lt[24], pct[8];
 	struct lwm2m_view v;
@@ -987,6 +1003,10 @@ static int uplink_query(const struct lwm2m_op *op, struct lwm2m_buf *b, struct l
 	int rc = 0;
 
 	if(op->fields & LWM2M_F_EP) rc = append_param(b, &first, "ep", &op->ep);
+	if(!rc && op->kind == LWM2M_OP_SEND && extra && extra->has_reg_id){
+		v = op_view_str(extra->reg_id);
+		rc = append_param(b, &first, "rid", &v);
+	}
 	if(!rc && (op->fields & LWM2M_F_LIFETIME)){
 		snprintf(lt, sizeof(lt), "%llu", (unsigned long long)op->lifetime);
 		v = op_view_str(lt);
@@ -1064,7 +1084,7 @@ int http_codec_encode_uplink(const struct lwm2m_op *op, const struct http_uplink
 	if(!rc) rc = buf_append_byte(storage, '\0');
 	if(rc) rc = lwm2m_fail(err, rc, -1, "cannot grow the request buffer");
 	query_at = storage->len;
-	if(!rc) rc = uplink_query(op, storage, err);
+	if(!rc) rc = uplink_query(op, extra, storage, err);
 	if(!rc && buf_append_byte(storage, '\0') != 0){
 		rc = lwm2m_fail(err, LWM2M_ENOMEM, -1, "cannot grow the request buffer");
 	}

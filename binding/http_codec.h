@@ -26,7 +26,9 @@
  *    decoded control byte and every malformed value is a 400 naming the parameter.
  *  - Parameters per operation: Register ep, lt, lwm2m, b, Q, sms, pid (lt and lwm2m
  *    required); Update lt, b, Q, sms, pid (pid accepted, A-9); Bootstrap-Request ep, pct;
- *    Bootstrap-Pack-Request ep, acc; De-register and Send none. ep is optional everywhere
+ *    Bootstrap-Pack-Request ep, acc; Send ep and rid (the registration id: on plain HTTP,
+ *    without a TLS identity, the sender names itself by both - a development-only
+ *    deviation); De-register none. ep is optional everywhere
  *    (Core 6.2.1: a client authenticated by its TLS identity may leave it out): without
  *    LWM2M_F_EP the listener uses the TLS identity or answers 400 itself.
  *  - Values: ep 1..255 bytes of UTF-8 without control bytes, and, because the registry and
@@ -103,7 +105,7 @@ struct http_request_view {
 struct http_uplink {
 	uint16_t status;                          /* after a failure: the HTTP status to answer */
 	const char *allow;                        /* with 405: the Allow header value */
-	bool has_reg_id;                          /* Update, De-register */
+	bool has_reg_id;                          /* Update, De-register; Send with ?rid= */
 	char reg_id[HTTP_CODEC_REG_ID_LEN + 1];   /* the {id} of /rd/{id}, NUL-terminated */
 	int accept_cf;                            /* Bootstrap-Pack-Request: -1 = any */
 	char scratch[HTTP_CODEC_QUERY_MAX];       /* percent-decoded query values */

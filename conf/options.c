@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -37,10 +38,22 @@ const struct conf_option_doc conf_option_docs[] = {
 	{"tls_cert", "file", "(none: plain HTTP)",
 		"PEM certificate (chain) for HTTPS on the REST API listener; needs tls_key"},
 	{"tls_key", "file", "(none)", "PEM private key of tls_cert"},
+	{"tls_ca", "file", "(none)",
+		"PEM trust anchors: with it, devices on the HTTP binding listener must present a client certificate signed by them, whose CN is their endpoint name"},
+	{"http_binding_listen", "address", "(none: off)",
+		"Device-facing LwM2M HTTP binding listener (host:port): /rd, /dp; HTTPS with tls_cert and tls_key"},
 	{"objects_dir", "directory", "(none)",
 		"Folder of OMA LwM2M object definition files (*.xml) loaded beside the built-in core objects"},
 	{"state_db", "file", "(none: state is lost at restart)",
 		"SQLite file (created if missing; writable by the broker's user) where registrations survive broker restarts"},
+	{"endpoints_file", "file", "(none)",
+		"JSON file of per-endpoint settings: upstream DTLS credentials, HTTP device base URL, bootstrap data (docs/endpoints-file.md)"},
+	{"coap_server", "URI", "(none: no forwarding)",
+		"The CoAP LwM2M server every device is registered at, coap://host[:port] or coaps://host[:port] (DTLS; credentials per endpoint in endpoints_file)"},
+	{"coap_max_inflight", "count", "64",
+		"Upstream Register/Update/De-register requests in flight at once, so a restart with many devices does not flood the server (1..10000)"},
+	{"coap_shutdown", "enum", "deregister",
+		"What a clean broker shutdown does at the upstream server: deregister (every device, waiting at most 2 s) or keep (the registrations expire there by themselves)"},
 	{"debug", "bool", "false", "Log one line per LwM2M message received and sent"},
 	{NULL, NULL, NULL, NULL}
 };
@@ -48,7 +61,7 @@ const struct conf_option_doc conf_option_docs[] = {
 /* Options whose names are reserved by the design for capabilities this version does not
  * have yet: refusing them beats silently ignoring an operator's setting. */
 static const char *const reserved_options[] = {
-	"http_binding_listen", "tls_ca", "coap_server", "endpoints_file", NULL
+	NULL
 };
 
 void conf_defaults(struct lwm2m_config *c)
@@ -70,6 +83,8 @@ void conf_defaults(struct lwm2m_config *c)
 	c->outbox_size = 65536;
 	c->max_registrations = 1000000;
 	c->register_rate = 60;
+	c->coap_max_inflight = 64;
+	c->coap_deregister_on_shutdown = true;
 }
 
 void conf_free(struct lwm2m_config *c)
@@ -93,6 +108,12 @@ void conf_free(struct lwm2m_config *c)
 	c->tls_key = NULL;
 	free(c->state_db);
 	c->state_db = NULL;
+	free(c->endpoints_file);
+	c->endpoints_file = NULL;
+	free(c->tls_ca);
+	c->tls_ca = NULL;
+	free(c->http_binding_listen);
+	c->http_binding_listen = NULL;
 }
 
 const char *conf_identity_name(enum conf_identity id)
@@ -268,6 +289,7 @@ static const struct u32_option u32_options[] = {
 	U32_OPT("outbox_size", outbox_size, 16, 10000000),
 	U32_OPT("max_registrations", max_registrations, 1, 100000000),
 	U32_OPT("register_rate", register_rate, 0, 1000000),
+	U32_OPT("coap_max_inflight", coap_max_inflight, 1, 10000),
 };
 
 bool conf_addr_is_loopback(const char *host)
@@ -281,6 +303,39 @@ static int set_string(char **dst, const char *v)
 	if(!copy) return -LWM2M_ENOMEM;
 	free(*dst);
 	*dst = copy;
+	return 0;
+}
+
+int conf_parse_coap_uri(const char *s, struct conf_coap_server *out, struct lwm2m_error *err)
+{
+	struct conf_addr a;
+	const char *rest;
+	char hostport[300];
+
+	memset(out, 0, sizeof(*out));
+	if(!strncmp(s, "coaps://", 8)){
+		out->secure = true;
+		rest = s + 8;
+	}else if(!strncmp(s, "coap://", 7)){
+		rest = s + 7;
+	}else{
+		return lwm2m_fail(err, LWM2M_EINVAL, -1, "'%s' does not start with coap:// or coaps://", s);
+	}
+	if(strchr(rest, '/') && strcmp(strchr(rest, '/'), "/")){
+		return lwm2m_fail(err, LWM2M_EINVAL, -1, "'%s': a path is not supported (the server's /rd is used)", s);
+	}
+	snprintf(hostport, sizeof(hostport), "%.*s", (int)strcspn(rest, "/"), rest);
+	/* No port given: the scheme's default. */
+	if(!strchr(hostport, ']') ? !strchr(hostport, ':') : !strstr(hostport, "]:")){
+		size_t n = strlen(hostport);
+		snprintf(hostport + n, sizeof(hostport) - n, ":%u", out->secure ? 5684u : 5683u);
+	}
+	if(conf_parse_addr(hostport, &a, err) != 0 || a.is_unix || !a.host[0] || a.port == 0){
+		return lwm2m_fail(err, LWM2M_EINVAL, -1, "'%s' is not coap[s]://host[:port]", s);
+	}
+	snprintf(out->host, sizeof(out->host), "%s", a.host);
+	out->port = a.port;
+	out->set = true;
 	return 0;
 }
 
@@ -328,6 +383,35 @@ static int parse_one(struct lwm2m_config *c, const char *key, const char *v, str
 	if(!strcmp(key, "objects_dir")){
 		if(v[0] != '/') return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_objects_dir: '%s' is not an absolute path", v);
 		return set_string(&c->objects_dir, v);
+	}
+	if(!strcmp(key, "tls_ca")){
+		if(v[0] != '/') return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_tls_ca: '%s' is not an absolute path", v);
+		return set_string(&c->tls_ca, v);
+	}
+	if(!strcmp(key, "http_binding_listen")){
+		struct conf_addr a;
+		if(conf_parse_addr(v, &a, NULL) != 0 || a.is_unix){
+			return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_http_binding_listen: '%s' is not host:port", v);
+		}
+		return set_string(&c->http_binding_listen, v);
+	}
+	if(!strcmp(key, "endpoints_file")){
+		if(v[0] != '/') return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_endpoints_file: '%s' is not an absolute path", v);
+		return set_string(&c->endpoints_file, v);
+	}
+	if(!strcmp(key, "coap_server")){
+		if(conf_parse_coap_uri(v, &c->coap_server, err) != 0 && err){
+			char msg[LWM2M_ERROR_MSG_MAX];
+			strcpy(msg, err->msg);
+			return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_coap_server: %s", msg);
+		}
+		return c->coap_server.set ? 0 : -LWM2M_EINVAL;
+	}
+	if(!strcmp(key, "coap_shutdown")){
+		if(!strcmp(v, "deregister")) c->coap_deregister_on_shutdown = true;
+		else if(!strcmp(v, "keep")) c->coap_deregister_on_shutdown = false;
+		else return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_coap_shutdown: '%s' is not deregister or keep", v);
+		return 0;
 	}
 	if(!strcmp(key, "doorbell")){
 		int rc = conf_parse_addr(v, &c->doorbell, err);
@@ -377,6 +461,9 @@ int conf_parse(struct lwm2m_config *c, const struct conf_kv *kv, size_t n, struc
 	if(!c->tls_cert != !c->tls_key){
 		return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_%s is set but plugin_opt_%s is not: HTTPS needs both",
 				c->tls_cert ? "tls_cert" : "tls_key", c->tls_cert ? "tls_key" : "tls_cert");
+	}
+	if(c->tls_ca && !c->tls_cert){
+		return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_tls_ca needs plugin_opt_tls_cert and plugin_opt_tls_key");
 	}
 	if(c->max_lifetime_s && c->max_lifetime_s < c->min_lifetime_s){
 		return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_max_lifetime: %u is below plugin_opt_min_lifetime %u",

@@ -34,6 +34,14 @@ struct conf_addr {
 	uint16_t port;
 };
 
+/* The upstream CoAP LwM2M server (plugin_opt_coap_server). */
+struct conf_coap_server {
+	bool set;
+	bool secure;          /* coaps:// (DTLS) */
+	char host[256];
+	uint16_t port;        /* default 5683, 5684 for coaps */
+};
+
 struct lwm2m_config {
 	enum conf_identity identity;
 	enum conf_other_topics other_topics;
@@ -61,8 +69,14 @@ struct lwm2m_config {
 	char *cors_origins;                  /* owned; comma list of allowed origins, NULL = none */
 	char *tls_cert;                      /* owned; PEM file: HTTPS for the REST API, NULL = HTTP */
 	char *tls_key;                       /* owned; PEM file of tls_cert's private key */
+	char *tls_ca;                        /* owned; PEM trust anchors: HTTP binding devices need client certificates */
+	char *http_binding_listen;           /* owned; device-facing HTTP binding listener, NULL = off */
 	char *objects_dir;                   /* owned; extra OMA object XML files, NULL = none */
 	char *state_db;                      /* owned; SQLite file for durable state, NULL = none */
+	char *endpoints_file;                /* owned; per-endpoint settings (JSON), NULL = none */
+	struct conf_coap_server coap_server; /* the CoAP forwarder's server; !set = off */
+	uint32_t coap_max_inflight;          /* upstream Register/Update/De-register in flight at once */
+	bool coap_deregister_on_shutdown;    /* plugin_opt_coap_shutdown deregister (default) / keep */
 	char *log_level_str;                 /* owned or NULL */
 	bool debug;                          /* log every message received/sent */
 };
@@ -81,6 +95,9 @@ void conf_free(struct lwm2m_config *c);
 
 /* True for 127.0.0.0/8, ::1 and "localhost". */
 bool conf_addr_is_loopback(const char *host);
+
+/* Parse "coap://host[:port]" / "coaps://host[:port]" (host may be [v6]). */
+int conf_parse_coap_uri(const char *s, struct conf_coap_server *out, struct lwm2m_error *err);
 
 /* Parse "unix:/path", "host:port", "[v6]:port". */
 int conf_parse_addr(const char *s, struct conf_addr *out, struct lwm2m_error *err);

@@ -5,6 +5,8 @@
 #include "store.h"
 #include "values.h"
 
+#include <string.h>
+
 int64_t core_api_watch(struct core *c, api_event_fn fn, void *ctx)
 {
 	return events_watch(c->events, fn, ctx);
@@ -15,9 +17,27 @@ void core_api_unwatch(struct core *c, int64_t handle)
 	events_unwatch(c->events, handle);
 }
 
-json_t *core_api_registration_json(const struct registration *reg)
+void core_api_emit(struct core *c, const char *type, const char *endpoint, json_t *data)
 {
-	return events_registration_json(reg, true);
+	events_emit(c->events, type, endpoint, data);
+}
+
+void core_api_set_listener(struct core *c, const struct core_listener *l)
+{
+	if(l) c->listener = *l;
+	else memset(&c->listener, 0, sizeof(c->listener));
+}
+
+json_t *core_api_registration_json(struct core *c, const struct registration *reg)
+{
+	json_t *j = events_registration_json(reg, true);
+	if(j && c->listener.describe) c->listener.describe(c->listener.ctx, reg, j);
+	return j;
+}
+
+bool core_api_device_awake(struct core *c, const struct registration *reg)
+{
+	return core_device_awake(c, reg);
 }
 
 struct registry *core_api_registry(struct core *c)
@@ -106,4 +126,21 @@ json_t *core_api_sends_json(struct core *c, const char *endpoint, int64_t since,
 		return NULL;
 	}
 	return json_pack("{s:o, s:I}", "items", sc.items, "next", (json_int_t)sc.last);
+}
+
+int core_api_each_send(struct core *c, const char *endpoint, int64_t since, unsigned limit,
+		void (*fn)(void *ctx, const struct stored_send *r), void *ctx)
+{
+	if(!c->store) return -LWM2M_ENOTSUP;
+	return store_list_sends(c->store, endpoint, since, limit, fn, ctx);
+}
+
+void core_api_set_u64(struct core *c, const char *name, uint64_t v)
+{
+	if(c->store) store_set_u64(c->store, name, v);
+}
+
+uint64_t core_api_get_u64(struct core *c, const char *name, uint64_t def)
+{
+	return c->store ? store_get_u64(c->store, name, def) : def;
 }

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "core.h"
+#include "api.h"
 #include "registry.h"
 #include "../objects/model.h"
 #include "../binding/mqtt_codec.h"
@@ -47,6 +48,8 @@ struct core {
 	struct events *events;
 	struct obj_registry *model;
 	struct mqtt_codec_limits limits;
+	struct core_listener listener;      /* the forwarder's hooks; zeroed when none */
+	struct core_downlink http_downlink; /* the HTTP binding's client; send NULL when none */
 };
 
 uint64_t core_now_mono_ms(void);

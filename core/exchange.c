@@ -27,6 +27,14 @@ struct pending {
 	struct observation *obs;    /* the observation this Observe would establish */
 };
 
+/* A watcher that takes the raw notifications (the forwarder). */
+struct obs_tap {
+	struct obs_tap *next;
+	api_notify_fn notify;
+	api_notify_end_fn end;
+	void *ctx;
+};
+
 struct observation {
 	UT_hash_handle hh;          /* by token */
 	UT_hash_handle hh_path;     /* by key + "|" + uri */
@@ -35,7 +43,8 @@ struct observation {
 	char *path_key;
 	char *endpoint;
 	char *uri;                  /* "" for Observe-Composite */
-	unsigned watchers;
+	unsigned watchers;          /* web watchers and taps */
+	struct obs_tap *taps;
 	bool established;           /* the device answered 2.05 */
 };
 
@@ -163,6 +172,11 @@ bool exchange_on_bad_result(struct exchange *x, const char *key, uint64_t token,
 /* Frees an observation that is in no table. */
 static void observation_destroy(struct observation *obs)
 {
+	struct obs_tap *t, *next;
+	for(t = obs->taps; t; t = next){
+		next = t->next;
+		free(t);
+	}
 	free(obs->key);
 	free(obs->path_key);
 	free(obs->endpoint);
@@ -186,8 +200,17 @@ static void observation_free(struct exchange *x, struct observation *obs)
 static void observation_end(struct exchange *x, struct observation *obs, const char *why)
 {
 	json_t *data = json_pack("{s:s, s:s}", "path", obs->uri, "reason", why);
+	struct obs_tap *t, *taps = obs->taps;
+
+	obs->taps = NULL;
 	events_emit(x->c->events, "OBSERVATION_ENDED", obs->endpoint, data);
 	observation_free(x, obs);
+	/* After the observation is gone, so a tap that starts a new one finds none. */
+	for(t = taps; t; t = taps){
+		taps = t->next;
+		if(t->end) t->end(t->ctx, why);
+		free(t);
+	}
 }
 
 bool exchange_on_notify(struct exchange *x, const char *key, const struct lwm2m_op *op)
@@ -198,6 +221,9 @@ bool exchange_on_notify(struct exchange *x, const char *key, const struct lwm2m_
 
 	HASH_FIND(hh, x->obs_by_token, &op->token, sizeof(op->token), obs);
 	if(!obs || strcmp(obs->key, key)) return false;
+	for(struct obs_tap *t = obs->taps; t; t = t->next){
+		t->notify(t->ctx, op->content_format, op->payload.ptr, op->payload.len);
+	}
 	data = json_object();
 	if(!data) return true;
 	json_object_set_new(data, "path", json_string(obs->uri));
@@ -307,6 +333,41 @@ static int publish_encoded(struct exchange *x, const struct registration *reg, c
 	return rc;
 }
 
+static bool is_http(const struct registration *reg)
+{
+	return reg->transport && !strcmp(reg->transport, "http");
+}
+
+/* What the HTTP binding has no way to say (Transport TS 7: no Observe, no composites). */
+static int http_refuses(const struct lwm2m_op *op, char *why, size_t why_size)
+{
+	switch(op->kind){
+		case LWM2M_OP_OBSERVE: case LWM2M_OP_OBSERVE_COMPOSITE: case LWM2M_OP_CANCEL_OBSERVE:
+		case LWM2M_OP_READ_COMPOSITE: case LWM2M_OP_WRITE_COMPOSITE:
+			if(why) snprintf(why, why_size, "%s is not possible with a device on the HTTP binding",
+					op_kind_name(op->kind));
+			return -LWM2M_ENOTSUP;
+		default:
+			return 0;
+	}
+}
+
+static int downlink_http(struct exchange *x, const struct registration *reg, const struct lwm2m_op *op,
+		char *why, size_t why_size)
+{
+	const struct core_downlink *d = &x->c->http_downlink;
+	int rc = http_refuses(op, why, why_size);
+
+	if(rc) return rc;
+	if(!d->send){
+		if(why) snprintf(why, why_size, "the HTTP binding is not enabled (plugin_opt_http_binding_listen)");
+		return -LWM2M_ENOTSUP;
+	}
+	rc = d->send(d->ctx, reg, op, x->c->cfg->request_timeout_s * 1000u, why, why_size);
+	if(rc == 0) atomic_fetch_add(&x->c->stats.requests, 1);
+	return rc;
+}
+
 /* Encodes and publishes op to the registered device; with token 0 it gets a fresh one. */
 static int publish_request(struct exchange *x, const struct registration *reg, struct lwm2m_op *op,
 		uint64_t token, char *why, size_t why_size)
@@ -314,6 +375,11 @@ static int publish_request(struct exchange *x, const struct registration *reg, s
 	struct lwm2m_buf out;
 	int rc;
 
+	if(is_http(reg)){
+		op->token = token ? token : x->next_token++;
+		op->fields |= LWM2M_F_TOKEN;
+		return downlink_http(x, reg, op, why, why_size);
+	}
 	buf_init(&out, 0);
 	rc = encode_request(x, op, token, &out, why, why_size);
 	if(rc == 0) rc = publish_encoded(x, reg, out.data, out.len);
@@ -327,8 +393,18 @@ int64_t exchange_send_encoded(struct exchange *x, const struct registration *reg
 		uint32_t timeout_ms, api_done_fn done, void *ctx)
 {
 	struct pending *p;
-	int rc = publish_encoded(x, reg, msg, len);
+	int rc;
 
+	if(is_http(reg)){
+		/* Queued as an MQTT message (the queue's one format): read it back into an op. */
+		struct lwm2m_op op;
+		struct lwm2m_error err;
+		char why[LWM2M_ERROR_MSG_MAX + 64];
+		rc = mqtt_codec_decode(msg, len, LWM2M_IFACE_RD, &x->c->limits, &op, &err);
+		if(rc == 0) rc = downlink_http(x, reg, &op, why, sizeof(why));
+	}else{
+		rc = publish_encoded(x, reg, msg, len);
+	}
 	if(rc) return rc;
 	p = pending_add(x, reg->key, kind, token, timeout_ms, done, ctx);
 	return p ? (int64_t)p->token : -LWM2M_ENOMEM;
@@ -435,6 +511,34 @@ static char *observation_key(const char *prefix, const char *endpoint, const str
 	return pk;
 }
 
+static int add_tap(struct observation *obs, const struct api_request *req)
+{
+	struct obs_tap *t;
+	if(!req->notify) return 0;
+	t = calloc(1, sizeof(*t));
+	if(!t) return -LWM2M_ENOMEM;
+	t->notify = req->notify;
+	t->end = req->notify_end;
+	t->ctx = req->notify_ctx;
+	t->next = obs->taps;
+	obs->taps = t;
+	return 0;
+}
+
+/* Removes the tap of ctx; false when there is none. */
+static bool remove_tap(struct observation *obs, void *ctx)
+{
+	for(struct obs_tap **pt = &obs->taps; *pt; pt = &(*pt)->next){
+		if((*pt)->ctx == ctx){
+			struct obs_tap *t = *pt;
+			*pt = t->next;
+			free(t);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* A further watcher of an existing observation gets the current value by a Read. */
 static int64_t share_observation(struct core *c, const struct registration *reg, struct observation *obs,
 		const struct api_request *req, char *why, size_t why_size)
@@ -447,9 +551,27 @@ static int64_t share_observation(struct core *c, const struct registration *reg,
 	rc = publish_request(c->exchange, reg, &op, 0, why, why_size);
 	if(rc) return rc;
 	p = pending_add(c->exchange, reg->key, op.kind, op.token, timeout_of(c, req), req->done, req->ctx);
-	if(!p) return -LWM2M_ENOMEM;
+	if(!p || add_tap(obs, req) != 0) return -LWM2M_ENOMEM;
 	obs->watchers++;
 	return (int64_t)p->token;
+}
+
+void core_api_set_downlink(struct core *c, const char *transport, const struct core_downlink *d)
+{
+	if(!strcmp(transport, "http")){
+		if(d) c->http_downlink = *d;
+		else memset(&c->http_downlink, 0, sizeof(c->http_downlink));
+	}
+}
+
+void core_api_device_answer(struct core *c, const struct registration *reg, const struct lwm2m_op *resp)
+{
+	exchange_on_result(c->exchange, reg->key, resp);
+}
+
+void core_api_device_failed(struct core *c, const struct registration *reg, uint64_t token, const char *why)
+{
+	exchange_on_bad_result(c->exchange, reg->key, token, why);
 }
 
 int64_t core_api_observe(struct core *c, const struct api_request *req, char *why, size_t why_size)
@@ -464,6 +586,7 @@ int64_t core_api_observe(struct core *c, const struct api_request *req, char *wh
 
 	reg = reachable(c, req, &rc);
 	if(!reg) return rc;
+	if(is_http(reg)) return http_refuses(&op, why, why_size);
 	pk = observation_key(req->prefix, req->endpoint, &op);
 	if(!pk) return -LWM2M_ENOMEM;
 	HASH_FIND(hh_path, x->obs_by_path, pk, strlen(pk), obs);
@@ -483,6 +606,10 @@ int64_t core_api_observe(struct core *c, const struct api_request *req, char *wh
 	}
 	obs->token = op.token;
 	obs->watchers = 1;
+	if(add_tap(obs, req) != 0){
+		observation_destroy(obs);
+		return -LWM2M_ENOMEM;
+	}
 	HASH_ADD(hh, x->obs_by_token, token, sizeof(obs->token), obs);
 	HASH_ADD_KEYPTR(hh_path, x->obs_by_path, obs->path_key, strlen(obs->path_key), obs);
 	p = pending_add(x, reg->key, op.kind, op.token, timeout_of(c, req), req->done, req->ctx);
@@ -507,6 +634,7 @@ int core_api_cancel_observation(struct core *c, const struct api_request *req)
 	HASH_FIND(hh_path, x->obs_by_path, pk, strlen(pk), obs);
 	free(pk);
 	if(!obs) return -LWM2M_ENOENT;
+	if(req->notify && !remove_tap(obs, req->notify_ctx)) return -LWM2M_ENOENT;
 	if(--obs->watchers > 0) return 0;
 	reg = registry_find(c->registry, prefix, endpoint);
 	/* A sleeping device is not disturbed: its next Notify for the forgotten token gets a

@@ -13,6 +13,7 @@ struct client_ix {
 
 struct registry {
 	struct registration *by_key;     /* uthash head */
+	struct registration *by_id;      /* HTTP registrations by their id */
 	struct client_ix *by_client;     /* online tracking without walking every registration */
 	struct registration **heap;      /* min-heap on expires_mono_ms */
 	size_t heap_len, heap_cap;
@@ -154,6 +155,7 @@ void registration_free(struct registration *reg)
 	free(reg->endpoint);
 	free(reg->client_id);
 	free(reg->transport);
+	free(reg->reg_id);
 	free(reg->version);
 	free(reg->binding);
 	free(reg->sms);
@@ -227,6 +229,7 @@ void registry_free(struct registry *r)
 	struct registration *reg, *tmp;
 	if(!r) return;
 	struct client_ix *ix, *itmp;
+	HASH_CLEAR(hh_id, r->by_id);
 	HASH_ITER(hh, r->by_key, reg, tmp){
 		HASH_DEL(r->by_key, reg);
 		registration_free(reg);
@@ -251,9 +254,17 @@ struct registration *registry_find(const struct registry *r, const char *prefix,
 	return reg;
 }
 
+struct registration *registry_find_id(const struct registry *r, const char *reg_id)
+{
+	struct registration *reg = NULL;
+	HASH_FIND(hh_id, r->by_id, reg_id, strlen(reg_id), reg);
+	return reg;
+}
+
 static void registry_unlink(struct registry *r, struct registration *reg)
 {
 	HASH_DEL(r->by_key, reg);
+	if(reg->reg_id) HASH_DELETE(hh_id, r->by_id, reg);
 	heap_remove(r, reg);
 	client_ix_remove(r, reg);
 }
@@ -270,7 +281,7 @@ int registry_register(struct registry *r, const struct reg_params *p, uint64_t n
 	if(!reg) return -LWM2M_ENOMEM;
 	reg->key = registry_key(p->prefix, p->endpoint);
 	reg->endpoint = strdup(p->endpoint);
-	if(!reg->key || !reg->endpoint || set_str(&reg->prefix, p->prefix)){
+	if(!reg->key || !reg->endpoint || set_str(&reg->prefix, p->prefix) || set_str(&reg->reg_id, p->reg_id)){
 		registration_free(reg);
 		return -LWM2M_ENOMEM;
 	}
@@ -289,6 +300,7 @@ int registry_register(struct registry *r, const struct reg_params *p, uint64_t n
 		registration_free(old);
 	}
 	HASH_ADD_KEYPTR(hh, r->by_key, reg->key, strlen(reg->key), reg);
+	if(reg->reg_id) HASH_ADD_KEYPTR(hh_id, r->by_id, reg->reg_id, strlen(reg->reg_id), reg);
 	if(registry_set_client(r, reg, p->client_id) != 0){
 		registry_unlink(r, reg);
 		registration_free(reg);

@@ -22,6 +22,7 @@ struct reg_params {
 	const char *endpoint;
 	const char *client_id;       /* the MQTT client that sent it (for online tracking) */
 	const char *transport;       /* "mqtt", "http" */
+	const char *reg_id;          /* HTTP: the registration id of /rd/{id} (Register); NULL = none */
 	bool has_lifetime;
 	uint64_t lifetime;           /* seconds; 0 = never expires */
 	const char *version;
@@ -33,11 +34,13 @@ struct reg_params {
 
 struct registration {
 	UT_hash_handle hh;
+	UT_hash_handle hh_id;        /* by reg_id, HTTP registrations only */
 	char *key;                   /* "prefix/endpoint" or "/endpoint" */
 	char *prefix;                /* NULL when none */
 	char *endpoint;
 	char *client_id;
 	char *transport;
+	char *reg_id;                /* HTTP: 32 hex digits; NULL for MQTT devices */
 	char *version;
 	char *binding;
 	char *sms;
@@ -78,6 +81,8 @@ int registry_restore(struct registry *r, const struct reg_params *p, int64_t reg
 int registry_deregister(struct registry *r, const char *prefix, const char *endpoint);
 
 struct registration *registry_find(const struct registry *r, const char *prefix, const char *endpoint);
+/* An HTTP registration by its id (/rd/{id}); NULL when unknown. */
+struct registration *registry_find_id(const struct registry *r, const char *reg_id);
 size_t registry_count(const struct registry *r);
 
 /* Monotonic time of the next expiry, REG_NO_EXPIRY when none. */

@@ -14,12 +14,17 @@
 /* Everything known about the message being handled, for answers and log lines. */
 struct msg_ctx {
 	struct core *c;
-	const struct core_in *in;
+	const struct core_in *in;  /* MQTT only */
 	struct mqtt_topic topic;
 	char prefix[129];          /* "" when none */
 	char endpoint[256];
 	char key[129 + 256];       /* "prefix/endpoint": the registration's key */
 	const char *client_id;
+	const char *transport;     /* "mqtt", "http" */
+	/* Gives the device its answer (an op result with the request's token). */
+	void (*reply)(struct msg_ctx *m, const struct lwm2m_op *resp);
+	const struct core_uplink *uplink;   /* other transports: who to answer */
+	char reg_id[33];           /* HTTP Register: the new registration's id */
 };
 
 static const char *prefix_or_null(const struct msg_ctx *m)
@@ -60,7 +65,7 @@ static void answer(struct msg_ctx *m, uint64_t token, uint16_t result)
 	op.result = result;
 	op.token = token;
 	op.fields = LWM2M_F_TOKEN | LWM2M_F_RESULT;
-	send_op(m, &op);
+	m->reply(m, &op);
 }
 
 static void ignore(struct msg_ctx *m, const char *why);
@@ -85,6 +90,15 @@ static void ignore(struct msg_ctx *m, const char *why)
 }
 
 /* ---- registration interface ---- */
+
+/* 128 random bits as 32 lowercase hex digits: an HTTP registration's id. */
+static int new_reg_id(char out[33])
+{
+	uint8_t b[16];
+	if(uv_random(NULL, NULL, b, sizeof(b), 0, NULL) != 0) return -1;
+	for(size_t i = 0; i < sizeof(b); i++) snprintf(out + 2 * i, 3, "%02x", b[i]);
+	return 0;
+}
 
 static void stats_count(struct core *c)
 {
@@ -112,6 +126,11 @@ static void on_register(struct msg_ctx *m, const struct lwm2m_op *op, bool is_up
 		refuse(m, op, code, why);
 		return;
 	}
+	/* HTTP says queue mode with a separate Q; the registry reads it from the binding. */
+	if((op->fields & LWM2M_F_QUEUE) && !strchr(s.binding, 'Q') && strlen(s.binding) + 1 < sizeof(s.binding)){
+		if(!s.binding[0]) strcpy(s.binding, "H");
+		strcat(s.binding, "Q");
+	}
 	if(rate_limited(m)){
 		refuse(m, op, 503, "too many Register/Update messages (plugin_opt_register_rate)");
 		return;
@@ -120,7 +139,14 @@ static void on_register(struct msg_ctx *m, const struct lwm2m_op *op, bool is_up
 	p.prefix = prefix_or_null(m);
 	p.endpoint = m->endpoint;
 	p.client_id = m->client_id;
-	p.transport = "mqtt";
+	p.transport = m->transport;
+	if(!is_update && !strcmp(m->transport, "http")){
+		if(new_reg_id(m->reg_id) != 0){
+			refuse(m, op, 500, "no random bytes for a registration id");
+			return;
+		}
+		p.reg_id = m->reg_id;
+	}
 	p.has_lifetime = (op->fields & LWM2M_F_LIFETIME) != 0;
 	p.lifetime = op->lifetime;
 	p.version = s.version[0] ? s.version : NULL;
@@ -162,10 +188,18 @@ static void on_register(struct msg_ctx *m, const struct lwm2m_op *op, bool is_up
 				reg->lifetime, reg->binding ? reg->binding : "U");
 	}
 	answer(m, op->token, is_update ? 204 : 201);
+	if(is_update && m->c->listener.updated){
+		m->c->listener.updated(m->c->listener.ctx, reg, (op->fields & LWM2M_F_PAYLOAD) != 0);
+	}else if(!is_update && m->c->listener.registered){
+		m->c->listener.registered(m->c->listener.ctx, reg, replaced);
+	}
 }
 
 static void on_deregister(struct msg_ctx *m, const struct lwm2m_op *op)
 {
+	struct registration *reg = registry_find(m->c->registry, prefix_or_null(m), m->endpoint);
+
+	if(reg && m->c->listener.gone) m->c->listener.gone(m->c->listener.ctx, reg, false);
 	if(registry_deregister(m->c->registry, prefix_or_null(m), m->endpoint) != 0){
 		refuse(m, op, 404, "not registered");
 		return;
@@ -199,6 +233,7 @@ static void on_send(struct msg_ctx *m, const struct lwm2m_op *op)
 {
 	char why[LWM2M_ERROR_MSG_MAX + 64];
 	json_t *values, *data;
+	int64_t stored_id = 0;
 
 	if(op->content_format != 110 && op->content_format != 112 && op->content_format != 11544){
 		refuse(m, op, 415, "Send must carry SenML JSON, SenML CBOR or LwM2M CBOR");
@@ -227,10 +262,16 @@ static void on_send(struct msg_ctx *m, const struct lwm2m_op *op)
 			return;
 		}
 		json_object_set_new(data, "id", json_integer(id));
+		stored_id = id;
 	}
 	json_object_set_new(data, "contentFormat", json_integer(op->content_format));
 	json_object_set_new(data, "values", values);
 	events_emit(m->c->events, "SEND", m->endpoint, data);
+	if(m->c->listener.send){
+		struct registration *reg = registry_find(m->c->registry, prefix_or_null(m), m->endpoint);
+		m->c->listener.send(m->c->listener.ctx, reg, stored_id, op->content_format,
+				op->payload.ptr, op->payload.len);
+	}
 	LOG_EP(m, CORE_LOG_DEBUG, "Send with %zu values", json_array_size(values));
 	answer(m, op->token, 204);
 }
@@ -282,6 +323,7 @@ static void mark_online(struct msg_ctx *m)
 	reg->last_uplink_mono_ms = core_now_mono_ms();
 	if(m->client_id) registry_set_client(m->c->registry, reg, m->client_id);
 	if(!was_online) events_emit(m->c->events, "ONLINE", reg->endpoint, NULL);
+	if(m->c->listener.uplink) m->c->listener.uplink(m->c->listener.ctx, reg);
 }
 
 static bool copy_view(char *dst, size_t size, struct lwm2m_view v)
@@ -304,6 +346,11 @@ static void handle_mqtt(struct core *c, const struct core_in *in)
 	if(m.key[0]) queue_device_awake(c->queue, m.key);
 }
 
+static void mqtt_reply(struct msg_ctx *m, const struct lwm2m_op *resp)
+{
+	send_op(m, resp);
+}
+
 static void handle_mqtt_message(struct core *c, const struct core_in *in, struct msg_ctx *m)
 {
 	struct lwm2m_op op;
@@ -314,6 +361,8 @@ static void handle_mqtt_message(struct core *c, const struct core_in *in, struct
 	m->c = c;
 	m->in = in;
 	m->client_id = in->client_id;
+	m->transport = "mqtt";
+	m->reply = mqtt_reply;
 	if(mqtt_topic_parse(in->topic, strlen(in->topic), &m->topic, &err) != 0
 			|| !copy_view(m->endpoint, sizeof(m->endpoint), m->topic.endpoint)
 			|| (m->topic.has_prefix && !copy_view(m->prefix, sizeof(m->prefix), m->topic.prefix))){
@@ -389,6 +438,41 @@ static void set_client_online(struct core *c, const char *client_id, bool online
 	}
 }
 
+/* ---- other transports (the HTTP binding) ---- */
+
+static void uplink_reply(struct msg_ctx *m, const struct lwm2m_op *resp)
+{
+	const struct core_uplink *u = m->uplink;
+	u->done(u->ctx, resp->result, m->reg_id[0] ? m->reg_id : NULL);
+}
+
+void core_api_uplink(struct core *c, const struct core_uplink *u, const struct lwm2m_op *op)
+{
+	struct msg_ctx m;
+	struct registration *reg = NULL;
+
+	memset(&m, 0, sizeof(m));
+	m.c = c;
+	m.transport = u->transport;
+	m.reply = uplink_reply;
+	m.uplink = u;
+	if(u->reg_id){
+		reg = registry_find_id(c->registry, u->reg_id);
+		if(!reg || (u->endpoint && strcmp(reg->endpoint, u->endpoint))){
+			u->done(u->ctx, 404, NULL);
+			return;
+		}
+		snprintf(m.endpoint, sizeof(m.endpoint), "%s", reg->endpoint);
+	}else{
+		snprintf(m.endpoint, sizeof(m.endpoint), "%s", u->endpoint ? u->endpoint : "");
+	}
+	snprintf(m.key, sizeof(m.key), "/%s", m.endpoint);
+	atomic_fetch_add(&c->stats.received, 1);
+	if(reg) mark_online(&m);
+	dispatch_request(&m, op);
+	if(registry_find(c->registry, NULL, m.endpoint)) queue_device_awake(c->queue, m.key);
+}
+
 void router_handle(struct core *c, struct core_in *in)
 {
 	switch(in->kind){
@@ -417,6 +501,7 @@ void router_expire(struct core *c)
 		exchange_endpoint_gone(c->exchange, reg->key);
 		queue_endpoint_gone(c->queue, reg->key);
 		events_emit(c->events, "EXPIRED", reg->endpoint, NULL);
+		if(c->listener.gone) c->listener.gone(c->listener.ctx, reg, true);
 		registration_free(reg);
 	}
 	stats_count(c);

@@ -24,11 +24,11 @@ enum stmt_id {
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_PUT_REG] = ("INSERT OR REPLACE INTO registrations (key, prefix, endpoint, client_id, transport,"
-		" version, binding, sms, links, lifetime, registered_ms, updated_ms, expires_ms)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
+		" version, binding, sms, links, lifetime, registered_ms, updated_ms, expires_ms, reg_id)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
 	[ST_DEL_REG] = "DELETE FROM registrations WHERE key = ?1",
 	[ST_LOAD_REGS] = ("SELECT prefix, endpoint, client_id, transport, version, binding, sms, links,"
-		" lifetime, registered_ms, updated_ms, expires_ms FROM registrations"),
+		" lifetime, registered_ms, updated_ms, expires_ms, reg_id FROM registrations"),
 	[ST_SET_META] = "INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)",
 	[ST_GET_META] = "SELECT value FROM meta WHERE name = ?1",
 	[ST_PUT_REQ] = ("INSERT OR REPLACE INTO requests (id, key, endpoint, prefix, kind, message, state,"
@@ -55,7 +55,8 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS registrations ("
 	" key TEXT PRIMARY KEY, prefix TEXT, endpoint TEXT NOT NULL, client_id TEXT, transport TEXT,"
 	" version TEXT, binding TEXT, sms TEXT, links TEXT NOT NULL, lifetime INTEGER NOT NULL,"
-	" registered_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);"
+	" registered_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
+	" reg_id TEXT);"
 	"CREATE TABLE IF NOT EXISTS requests ("
 	" id INTEGER PRIMARY KEY, key TEXT NOT NULL, endpoint TEXT NOT NULL, prefix TEXT,"
 	" kind INTEGER NOT NULL, message BLOB NOT NULL, state INTEGER NOT NULL,"
@@ -97,6 +98,9 @@ int store_open(const char *path, struct store **out, struct lwm2m_error *err)
 		store_close(s);
 		return rc;
 	}
+	/* A database from before HTTP registrations: add the column (fails harmlessly when it
+	 * is there already). */
+	sqlite3_exec(s->db, "ALTER TABLE registrations ADD COLUMN reg_id TEXT", NULL, NULL, NULL);
 	for(int i = 0; i < ST_COUNT; i++){
 		if(sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL) != SQLITE_OK){
 			rc = fail_db(s, err, "preparing statements");
@@ -174,6 +178,7 @@ void store_put_registration(struct store *s, const struct registration *reg, int
 	sqlite3_bind_int64(st, 11, reg->registered_wall_ms);
 	sqlite3_bind_int64(st, 12, reg->updated_wall_ms);
 	sqlite3_bind_int64(st, 13, expires_wall_ms);
+	bind_text(st, 14, reg->reg_id);
 	step(s, st);
 }
 
@@ -213,6 +218,7 @@ int store_load_registrations(struct store *s,
 		r.registered_wall_ms = sqlite3_column_int64(st, 9);
 		r.updated_wall_ms = sqlite3_column_int64(st, 10);
 		r.expires_wall_ms = sqlite3_column_int64(st, 11);
+		r.params.reg_id = col_text(st, 12);
 		if(r.params.endpoint) fn(ctx, &r);
 	}
 	sqlite3_reset(st);

@@ -121,39 +121,9 @@ void rest_complete(struct rest_req *r, unsigned status, json_t *body)
 	rest_kick(r->srv);
 }
 
-/* ---- driving MHD from the loop ---- */
-
-static void run_mhd(struct rest_server *s);
-
-static void on_timer(uv_timer_t *t)
-{
-	run_mhd(t->data);
-}
-
-static void on_poll(uv_poll_t *p, int status, int events)
-{
-	(void)status;
-	(void)events;
-	run_mhd(p->data);
-}
-
-static void run_mhd(struct rest_server *s)
-{
-	MHD_UNSIGNED_LONG_LONG timeout;
-
-	if(!s->attached) return;
-	MHD_run(s->daemon);
-	if(MHD_get_timeout(s->daemon, &timeout) == MHD_YES){
-		uv_timer_start(&s->timer, on_timer, timeout, 0);
-	}else{
-		uv_timer_stop(&s->timer);
-	}
-}
-
 void rest_kick(struct rest_server *s)
 {
-	/* Not MHD_run() from here: we may be inside MHD's own callbacks. */
-	if(s->attached) uv_timer_start(&s->timer, on_timer, 0, 0);
+	mhd_uv_kick(&s->mhd);
 }
 
 /* ---- routing ---- */
@@ -183,7 +153,7 @@ static json_t *client_list(struct rest_server *s, long offset, long limit)
 	long i = 0;
 
 	for(r = registry_first(reg); r && (long)json_array_size(items) < limit; r = r->hh.next, i++){
-		if(i >= offset) json_array_append_new(items, core_api_registration_json(r));
+		if(i >= offset) json_array_append_new(items, core_api_registration_json(s->core, r));
 	}
 	return json_pack("{s:I, s:I, s:I, s:o}", "total", (json_int_t)registry_count(reg),
 			"offset", (json_int_t)offset, "limit", (json_int_t)limit, "clients", items);
@@ -200,7 +170,7 @@ static enum MHD_Result route_client(struct rest_req *r, const struct rest_parsed
 	reg = registry_find(core_api_registry(r->srv->core), r->has_prefix ? r->prefix : NULL, r->endpoint);
 	if(!reg) return rest_reply_error(r, 404, "no registration for endpoint '%s'", r->endpoint);
 	if(q->status) return rest_reply_error(r, q->status, "%s", q->message);
-	if(q->route == REST_ROUTE_CLIENT) return rest_reply_json(r, 200, core_api_registration_json(reg));
+	if(q->route == REST_ROUTE_CLIENT) return rest_reply_json(r, 200, core_api_registration_json(r->srv->core, reg));
 	return rest_device_op(r, q);
 }
 
@@ -368,65 +338,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- life cycle ---- */
 
-static int parse_listen(const char *spec, struct sockaddr_storage *sa, socklen_t *len,
-		struct lwm2m_error *err)
-{
-	struct conf_addr a;
-	struct addrinfo hints, *res = NULL;
-	char port[8];
-
-	if(conf_parse_addr(spec, &a, err) != 0 || a.is_unix){
-		return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_http_listen: '%s' is not host:port", spec);
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
-	snprintf(port, sizeof(port), "%u", a.port);
-	if(getaddrinfo(a.host, port, &hints, &res) != 0 || !res){
-		return lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_http_listen: cannot resolve '%s'", a.host);
-	}
-	memcpy(sa, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
-}
-
-/* The address itself, not its spelling: "localhost" may be remapped, "127.x.example" is a name. */
-static bool is_loopback(const struct sockaddr *sa)
-{
-	if(sa->sa_family == AF_INET){
-		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
-	}
-	if(sa->sa_family == AF_INET6){
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
-	}
-	return false;
-}
-
-/* A whole PEM file into a NUL-terminated string (at most 1 MiB). */
-static char *read_pem(const char *option, const char *path, struct lwm2m_error *err)
-{
-	FILE *f = fopen(path, "rb");
-	char *text;
-	size_t n;
-
-	if(!f){
-		lwm2m_fail(err, LWM2M_ENOENT, -1, "plugin_opt_%s: cannot read %s", option, path);
-		return NULL;
-	}
-	text = malloc(1024 * 1024 + 1);
-	n = text ? fread(text, 1, 1024 * 1024 + 1, f) : 0;
-	fclose(f);
-	if(!text || n == 0 || n > 1024 * 1024 || !strstr(text, "-----BEGIN")){
-		free(text);
-		lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_%s: %s is not a PEM file", option, path);
-		return NULL;
-	}
-	text[n] = '\0';
-	return text;
-}
-
 static struct MHD_Daemon *start_daemon(struct rest_server *s, unsigned flags, struct sockaddr_storage *sa)
 {
 	if(s->tls_cert){
@@ -461,8 +372,8 @@ struct rest_server *rest_open(const struct lwm2m_config *cfg, struct lwm2m_error
 	socklen_t sa_len;
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 
-	if(parse_listen(cfg->http_listen, &sa, &sa_len, err) != 0) return NULL;
-	if(!cfg->api_token && !is_loopback((struct sockaddr *)&sa)){
+	if(mhd_uv_parse_listen("http_listen", cfg->http_listen, &sa, &sa_len, err) != 0) return NULL;
+	if(!cfg->api_token && !mhd_uv_is_loopback((struct sockaddr *)&sa)){
 		lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_http_listen: %s is not a loopback address: set plugin_opt_api_token too",
 				cfg->http_listen);
 		return NULL;
@@ -474,16 +385,16 @@ struct rest_server *rest_open(const struct lwm2m_config *cfg, struct lwm2m_error
 	}
 	s->cfg = cfg;
 	if(cfg->tls_cert){
-		s->tls_cert = read_pem("tls_cert", cfg->tls_cert, err);
-		s->tls_key = s->tls_cert ? read_pem("tls_key", cfg->tls_key, err) : NULL;
+		s->tls_cert = mhd_uv_read_pem("tls_cert", cfg->tls_cert, err);
+		s->tls_key = s->tls_cert ? mhd_uv_read_pem("tls_key", cfg->tls_key, err) : NULL;
 		if(!s->tls_key){
 			server_free(s);
 			return NULL;
 		}
 	}
 	if(sa.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-	s->daemon = start_daemon(s, flags, &sa);
-	if(!s->daemon){
+	s->mhd.daemon = start_daemon(s, flags, &sa);
+	if(!s->mhd.daemon){
 		server_free(s);
 		lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_http_listen: cannot listen on %s (in use, not an address of this host%s)",
 				cfg->http_listen, cfg->tls_cert ? ", or the TLS certificate and key do not match" : "");
@@ -494,24 +405,13 @@ struct rest_server *rest_open(const struct lwm2m_config *cfg, struct lwm2m_error
 
 int rest_attach(struct rest_server *s, struct core *c)
 {
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_EPOLL_FD);
-	uv_loop_t *loop = core_api_loop(c);
-
-	if(!info) return -LWM2M_EINVAL;
-	if(uv_poll_init(loop, &s->poll, info->epoll_fd) != 0) return -LWM2M_EINVAL;
 	s->core = c;
-	uv_timer_init(loop, &s->timer);
-	s->timer.data = s;
-	s->poll.data = s;
-	uv_poll_start(&s->poll, UV_READABLE, on_poll);
-	s->attached = true;
-	rest_kick(s);
-	return 0;
+	return mhd_uv_attach(&s->mhd, core_api_loop(c));
 }
 
 void rest_detach(struct rest_server *s)
 {
-	if(!s || !s->attached) return;
+	if(!s || !s->mhd.attached) return;
 	/* Nothing may stay suspended: the daemon is stopped later, off this thread. */
 	while(s->waiting){
 		struct rest_req *r = s->waiting;
@@ -519,13 +419,8 @@ void rest_detach(struct rest_server *s)
 		rest_complete(r, 503, json_pack("{s:s, s:i}", "error", "the server is shutting down", "httpStatus", 503));
 	}
 	rest_events_close_all(s);
-	s->attached = false;
-	uv_poll_stop(&s->poll);
-	uv_timer_stop(&s->timer);
-	uv_close((uv_handle_t *)&s->poll, NULL);
-	uv_close((uv_handle_t *)&s->timer, NULL);
-	/* Give the answers just queued a chance to leave before the daemon stops. */
-	for(int i = 0; i < 4; i++) MHD_run(s->daemon);
+	/* The answers just queued get a chance to leave before the daemon stops. */
+	mhd_uv_detach(&s->mhd);
 	/* Completion callbacks from MHD_stop_daemon (broker thread) must not reach the core. */
 	s->core = NULL;
 }
@@ -533,6 +428,6 @@ void rest_detach(struct rest_server *s)
 void rest_free(struct rest_server *s)
 {
 	if(!s) return;
-	MHD_stop_daemon(s->daemon);
+	MHD_stop_daemon(s->mhd.daemon);
 	server_free(s);
 }

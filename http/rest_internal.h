@@ -10,6 +10,7 @@
 #include <microhttpd.h>
 #include <uv.h>
 
+#include "mhd_uv.h"
 #include "rest.h"
 #include "rest_parse.h"
 #include "../core/api.h"
@@ -22,13 +23,10 @@ struct sse_stream;
 
 struct rest_server {
 	const struct lwm2m_config *cfg;
-	struct MHD_Daemon *daemon;
+	struct mhd_uv mhd;              /* the daemon on the core loop */
 	char *tls_cert;                 /* PEM text for HTTPS (the daemon reads it), NULL = HTTP */
 	char *tls_key;
 	struct core *core;
-	uv_poll_t poll;
-	uv_timer_t timer;          /* MHD's own timeouts, and "run MHD soon" after a resume */
-	bool attached;
 	unsigned long requests;
 	struct sse_stream *streams;     /* open event streams */
 	struct rest_req *waiting;       /* requests suspended for a device */

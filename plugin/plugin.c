@@ -22,6 +22,10 @@
 #include "../core/access.h"
 #include "../core/core.h"
 #include "../http/rest.h"
+#include "../http/binding.h"
+#include "../conf/endpoints.h"
+#include "../core/api.h"
+#include "../upstream/upstream.h"
 
 #define PLUGIN_FILE "mosquitto_lwm2m.so"
 #define EXPORT __attribute__((visibility("default")))
@@ -32,6 +36,9 @@ struct plugin_ctx {
 	struct core *core;
 	struct doorbell bell;
 	struct rest_server *rest;   /* NULL when plugin_opt_http_listen is off */
+	struct endpoints *endpoints;   /* plugin_opt_endpoints_file, NULL when unset */
+	struct upstream *upstream;  /* the CoAP forwarder (core thread), NULL when off */
+	struct binding_server *binding;   /* the HTTP binding listener, NULL when off */
 	bool use_doorbell;
 	bool defer_others;          /* answer DEFER (not SUCCESS) for non-LwM2M topics */
 	bool auth_registered;
@@ -295,11 +302,22 @@ static void edge_thread_start(void *ctx)
 	if(p->rest && rest_attach(p->rest, p->core) != 0){
 		core_log(p->core, CORE_LOG_ERR, "lwm2m: the REST API could not start");
 	}
+	if(p->binding && binding_attach(p->binding, p->core) != 0){
+		core_log(p->core, CORE_LOG_ERR, "lwm2m: the HTTP binding could not start");
+	}
+	if(p->cfg.coap_server.set){
+		struct lwm2m_error err;
+		p->upstream = upstream_start(p->core, p->endpoints, &err);
+		if(!p->upstream) core_log(p->core, CORE_LOG_ERR, "lwm2m: the CoAP forwarder could not start: %s", err.msg);
+	}
 }
 
 static void edge_thread_stop(void *ctx)
 {
 	struct plugin_ctx *p = ctx;
+	upstream_stop(p->upstream);
+	p->upstream = NULL;
+	binding_detach(p->binding);
 	rest_detach(p->rest);
 	doorbell_close(&p->bell);
 }
@@ -427,6 +445,8 @@ static void ctx_free(struct plugin_ctx *p)
 		core_free(p->core);
 	}
 	rest_free(p->rest);
+	binding_free(p->binding);
+	endpoints_free(p->endpoints);
 	conf_free(&p->cfg);
 	free(p);
 }
@@ -440,6 +460,21 @@ static int start_core(struct plugin_ctx *p)
 
 	p->core = core_new(&p->cfg, &edges, &err);
 	if(p->core) p->bell.core = p->core;   /* before the thread that reads it starts */
+	/* Read before the core thread starts; typed with the core's object model. */
+	if(p->core && p->cfg.endpoints_file){
+		p->endpoints = endpoints_load_file(p->cfg.endpoints_file, core_api_model(p->core), &err);
+		if(!p->endpoints){
+			mosquitto_log_printf(MOSQ_LOG_ERR, "lwm2m: plugin_opt_endpoints_file: %s", err.msg);
+			return MOSQ_ERR_INVAL;
+		}
+	}
+	if(p->core && p->cfg.http_binding_listen){
+		p->binding = binding_open(&p->cfg, p->endpoints, &err);
+		if(!p->binding){
+			mosquitto_log_printf(MOSQ_LOG_ERR, "lwm2m: %s", err.msg);
+			return MOSQ_ERR_INVAL;
+		}
+	}
 	if(!p->core || core_start(p->core, &err) != 0){
 		mosquitto_log_printf(MOSQ_LOG_ERR, "lwm2m: %s", err.msg);
 		return MOSQ_ERR_UNKNOWN;

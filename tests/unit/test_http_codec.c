@@ -268,7 +268,31 @@ static void test_send_formats(void **state)
 		assert_int_equal(op.fields, LWM2M_F_PAYLOAD | LWM2M_F_CT);
 		assert_int_equal(op.content_format, ok[i].cf);
 		assert_int_equal(op.payload.len, 3);
+		assert_false(x.has_reg_id);
 	}
+}
+
+/* Plain HTTP: the sender names itself by ep and registration id; both round-trip. */
+static void test_send_names_sender(void **state)
+{
+	struct http_request_view v = view("POST", "/dp", "ep=dev1&rid=" REG_ID, "application/senml+cbor", "\xa1\x01\x02");
+	struct http_request_view back;
+	struct lwm2m_op op;
+	struct http_uplink x, y;
+	struct lwm2m_error err;
+	struct lwm2m_buf storage;
+
+	(void)state;
+	assert_int_equal(dec(&v, &op, &x, &err), 0);
+	assert_int_equal(op.fields, LWM2M_F_EP | LWM2M_F_PAYLOAD | LWM2M_F_CT);
+	assert_true(x.has_reg_id);
+	assert_string_equal(x.reg_id, REG_ID);
+	buf_init(&storage, 0);
+	assert_true(http_codec_encode_uplink(&op, &x, &storage, &back, &err) >= 0);
+	assert_string_equal(back.query, "ep=dev1&rid=" REG_ID);
+	assert_int_equal(dec(&back, &op, &y, &err), 0);
+	assert_string_equal(y.reg_id, REG_ID);
+	buf_free(&storage);
 }
 
 static void test_bootstrap_request(void **state)
@@ -530,8 +554,12 @@ static void test_refused_bodies(void **state)
 	assert_refused(&v, 415, LWM2M_ENOTSUP, NULL);
 	v = view("POST", "/dp", NULL, NULL, "[]");
 	assert_refused(&v, 415, LWM2M_ENOTSUP, "missing");
-	v = view("POST", "/dp", "ep=x", "application/senml+json", "[]");
+	v = view("POST", "/dp", "lt=5", "application/senml+json", "[]");
 	assert_refused(&v, 400, LWM2M_EINVAL, "not allowed in Send");
+	v = view("POST", "/dp", "ep=x&rid=0123", "application/senml+json", "[]");
+	assert_refused(&v, 400, LWM2M_EINVAL, "'rid'");
+	v = view("POST", "/dp", "ep=x&rid=" REG_ID "&rid=" REG_ID, "application/senml+json", "[]");
+	assert_refused(&v, 400, LWM2M_EINVAL, "repeated");
 	v = view("DELETE", "/rd/" REG_ID, NULL, NULL, "x");
 	assert_refused(&v, 400, LWM2M_EINVAL, "carries no body");
 	v = view("POST", "/bs", "ep=a", NULL, "x");
@@ -1154,6 +1182,7 @@ int main(void)
 		cmocka_unit_test(test_register_minimal_and_variants),
 		cmocka_unit_test(test_update_and_deregister),
 		cmocka_unit_test(test_send_formats),
+		cmocka_unit_test(test_send_names_sender),
 		cmocka_unit_test(test_bootstrap_request),
 		cmocka_unit_test(test_bootstrap_pack_request),
 		cmocka_unit_test(test_percent_encoding),

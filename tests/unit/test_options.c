@@ -93,7 +93,14 @@ static void test_bad_values_name_the_option(void **state)
 	expect_error("max_payload", "0", "plugin_opt_max_payload");
 	expect_error("request_timeout", "0", "plugin_opt_request_timeout");
 	expect_error("queue_awake_window", "0", "plugin_opt_queue_awake_window");
-	expect_error("endpoints_file", "/x.json", "not available");
+	expect_error("endpoints_file", "x.json", "not an absolute path");
+	expect_error("coap_server", "http://127.0.0.1", "coap:// or coaps://");
+	expect_error("coap_server", "coap://127.0.0.1:99999", "plugin_opt_coap_server");
+	expect_error("coap_server", "coap://127.0.0.1/rd", "path");
+	expect_error("coap_shutdown", "maybe", "deregister or keep");
+	expect_error("coap_max_inflight", "0", "outside");
+	expect_error("http_binding_listen", "nowhere", "plugin_opt_http_binding_listen");
+	expect_error("tls_ca", "ca.pem", "absolute path");
 	expect_error("lifetime_grace", "ten", "not a number");
 	expect_error("lifetime_grace", "-5", "not a number");
 	expect_error("lifetime_grace", "99999999999999999999", "not a number");
@@ -108,7 +115,26 @@ static void test_bad_values_name_the_option(void **state)
 	expect_error("debug", "maybe", "plugin_opt_debug");
 	expect_error("other_topics", "deny", "plugin_opt_other_topics");
 	expect_error("no_such_option", "1", "unknown option");
-	expect_error("coap_server", "coap://127.0.0.1", "not available");
+}
+
+static void test_coap_server_uri(void **state)
+{
+	struct conf_coap_server s;
+	struct lwm2m_error err;
+	(void)state;
+
+	assert_int_equal(conf_parse_coap_uri("coap://127.0.0.1", &s, &err), 0);
+	assert_true(s.set && !s.secure);
+	assert_string_equal(s.host, "127.0.0.1");
+	assert_int_equal(s.port, 5683);
+	assert_int_equal(conf_parse_coap_uri("coaps://[::1]:15684/", &s, &err), 0);
+	assert_true(s.secure);
+	assert_string_equal(s.host, "::1");
+	assert_int_equal(s.port, 15684);
+	assert_int_equal(conf_parse_coap_uri("coaps://[::1]", &s, &err), 0);
+	assert_int_equal(s.port, 5684);
+	assert_true(conf_parse_coap_uri("coap://", &s, &err) < 0);
+	assert_false(s.set);
 }
 
 static void test_duplicates_and_cross_checks(void **state)
@@ -193,6 +219,7 @@ int main(void)
 		cmocka_unit_test(test_good_values),
 		cmocka_unit_test(test_prefix_list_without_dash_forbids_plain),
 		cmocka_unit_test(test_bad_values_name_the_option),
+		cmocka_unit_test(test_coap_server_uri),
 		cmocka_unit_test(test_duplicates_and_cross_checks),
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_every_option_documented),

@@ -1,0 +1,460 @@
+/* The HTTP binding listener and its client toward devices. Core thread, except open/free. */
+#include "binding.h"
+#include "client.h"
+#include "mhd_uv.h"
+#include "../binding/http_codec.h"
+#include "../conf/endpoints.h"
+#include "../core/api.h"
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct downlink;
+
+struct binding_server {
+	const struct lwm2m_config *cfg;
+	const struct endpoints *endpoints;
+	struct mhd_uv mhd;
+	char *tls_cert, *tls_key, *tls_ca;   /* PEM text; tls_ca: client certificates required */
+	struct core *core;
+	struct http_client *client;
+	struct downlink *downlinks;          /* requests in flight to devices */
+};
+
+/* One device request being received. */
+struct up_req {
+	struct binding_server *b;
+	char *uri;                 /* raw request target: path and query */
+	struct lwm2m_buf body;
+	bool too_big;
+};
+
+/* One request to a device, until its answer. */
+struct downlink {
+	struct downlink *next, *prev;
+	struct binding_server *b;
+	int64_t handle;
+	char *endpoint;            /* the device (HTTP devices have no topic prefix) */
+	struct lwm2m_op req;       /* kind, token and uri (into uri) for decoding the answer */
+	char uri[64];
+};
+
+/* ---- answering the device ---- */
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *location,
+		const char *allow, const char *text)
+{
+	size_t len = text ? strlen(text) : 0;
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)(text ? text : ""), MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result rc;
+
+	if(!r) return MHD_NO;
+	if(location) MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, location);
+	if(allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	if(len) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	rc = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+/* ---- the sender's TLS identity ---- */
+
+/* The CN of a verified client certificate into out; false without one. */
+static bool tls_identity(struct MHD_Connection *conn, char *out, size_t size)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	gnutls_session_t session;
+	const gnutls_datum_t *certs;
+	unsigned n = 0, status = 1;
+	gnutls_x509_crt_t crt;
+	size_t len = size;
+	bool ok = false;
+
+	if(!ci || !ci->tls_session) return false;
+	session = (gnutls_session_t)ci->tls_session;
+	if(gnutls_certificate_verify_peers2(session, &status) != 0 || status != 0) return false;
+	certs = gnutls_certificate_get_peers(session, &n);
+	if(!certs || n == 0 || gnutls_x509_crt_init(&crt) != 0) return false;
+	if(gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) == 0
+			&& gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, out, &len) == 0){
+		ok = len > 0 && len < size;
+	}
+	gnutls_x509_crt_deinit(crt);
+	return ok;
+}
+
+/* ---- device requests ---- */
+
+struct answer {
+	uint16_t result;
+	char reg_id[HTTP_CODEC_REG_ID_LEN + 1];
+};
+
+static void on_core_answer(void *ctx, uint16_t result, const char *reg_id)
+{
+	struct answer *a = ctx;
+	a->result = result;
+	snprintf(a->reg_id, sizeof(a->reg_id), "%s", reg_id ? reg_id : "");
+}
+
+/* The endpoint is allowed when the endpoints file has an entry for it with an http
+ * section: that is also where its base URL comes from. */
+static bool allowed(const struct binding_server *b, const char *endpoint)
+{
+	const struct endpoint_conf *conf = endpoints_find(b->endpoints, endpoint);
+	return conf && conf->http.url;
+}
+
+static enum MHD_Result handle(struct up_req *u, struct MHD_Connection *conn, const char *method)
+{
+	struct binding_server *b = u->b;
+	struct http_request_view v;
+	struct http_uplink x;
+	struct lwm2m_error err;
+	struct lwm2m_op op;
+	struct answer a = { 0, "" };
+	struct core_uplink cu = { .transport = "http", .done = on_core_answer, .ctx = &a };
+	char identity[256], endpoint[HTTP_CODEC_EP_MAX + 1] = "", location[48];
+	char *q = strchr(u->uri, '?');
+	bool has_identity = b->tls_ca && tls_identity(conn, identity, sizeof(identity));
+	int status;
+
+	if(q) *q++ = '\0';
+	memset(&v, 0, sizeof(v));
+	v.method = method;
+	v.path = u->uri;
+	v.query = q;
+	v.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	v.accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+	v.body = u->body.data;
+	v.body_len = u->too_big ? b->cfg->max_payload + 1 : u->body.len;
+	v.max_body = b->cfg->max_payload;
+	if(http_codec_decode_request(&v, &op, &x, &err) != 0){
+		core_log(b->core, CORE_LOG_NOTICE, "lwm2m: http: %s %s refused with %u: %s", method, u->uri, x.status, err.msg);
+		return reply(conn, x.status, NULL, x.allow, err.msg);
+	}
+	if(op.fields & LWM2M_F_EP) snprintf(endpoint, sizeof(endpoint), "%.*s", (int)op.ep.len, (const char *)op.ep.ptr);
+	if(has_identity && endpoint[0] && strcmp(endpoint, identity)){
+		return reply(conn, 400, NULL, NULL, "the endpoint name does not match the TLS client certificate");
+	}
+	if(has_identity && !endpoint[0]) snprintf(endpoint, sizeof(endpoint), "%s", identity);
+	if(b->tls_ca && !has_identity){
+		return reply(conn, 400, NULL, NULL, "a verified TLS client certificate is required");
+	}
+	switch(op.kind){
+		case LWM2M_OP_REGISTER:
+			if(!endpoint[0]) return reply(conn, 400, NULL, NULL, "Register without ep and without a TLS identity");
+			if(!allowed(b, endpoint)){
+				core_log(b->core, CORE_LOG_NOTICE, "lwm2m: http: endpoint '%s' refused: no entry with an http "
+						"section in plugin_opt_endpoints_file", endpoint);
+				return reply(conn, 403, NULL, NULL, "endpoint not allowed");
+			}
+			cu.endpoint = endpoint;
+			break;
+		case LWM2M_OP_UPDATE:
+		case LWM2M_OP_DEREGISTER:
+			cu.reg_id = x.reg_id;
+			cu.endpoint = has_identity ? identity : NULL;
+			break;
+		case LWM2M_OP_SEND:
+			if(!has_identity && (!endpoint[0] || !x.has_reg_id)){
+				return reply(conn, 400, NULL, NULL, "Send over plain HTTP names its sender: ?ep=..&rid=..");
+			}
+			cu.endpoint = endpoint;
+			cu.reg_id = x.has_reg_id ? x.reg_id : NULL;
+			break;
+		default:
+			return reply(conn, 501, NULL, NULL, "the bootstrap server is not available over HTTP in this version");
+	}
+	core_api_uplink(b->core, &cu, &op);
+	status = http_codec_status_for(&op, a.result);
+	if(op.kind == LWM2M_OP_REGISTER && a.result == 201){
+		snprintf(location, sizeof(location), "/rd/%s", a.reg_id);
+		return reply(conn, (unsigned)status, location, NULL, NULL);
+	}
+	return reply(conn, (unsigned)status, NULL, NULL, NULL);
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct binding_server *b = cls;
+	struct up_req *u = calloc(1, sizeof(*u));
+	(void)conn;
+
+	if(!u) return NULL;
+	u->b = b;
+	u->uri = strdup(uri);
+	buf_init(&u->body, b->cfg->max_payload);
+	if(!u->uri){
+		free(u);
+		return NULL;
+	}
+	return u;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+		const char *method, const char *version, const char *upload_data, size_t *upload_size,
+		void **con_cls)
+{
+	struct up_req *u = *con_cls;
+	(void)cls;
+	(void)url;
+	(void)version;
+
+	if(!u) return MHD_NO;
+	if(*upload_size){
+		if(buf_append(&u->body, upload_data, *upload_size) != 0) u->too_big = true;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if(!u->b->core) return reply(conn, 503, NULL, NULL, "the server is starting or stopping");
+	return handle(u, conn, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		enum MHD_RequestTerminationCode toe)
+{
+	struct up_req *u = *con_cls;
+	(void)cls;
+	(void)conn;
+	(void)toe;
+
+	if(!u) return;
+	buf_free(&u->body);
+	free(u->uri);
+	free(u);
+	*con_cls = NULL;
+}
+
+/* ---- requests to devices ---- */
+
+static void downlink_unlink(struct binding_server *b, struct downlink *d)
+{
+	if(d->prev) d->prev->next = d->next;
+	else b->downlinks = d->next;
+	if(d->next) d->next->prev = d->prev;
+}
+
+static void downlink_free(struct downlink *d)
+{
+	free(d->endpoint);
+	free(d);
+}
+
+static void on_device_answer(void *ctx, const struct http_response *res)
+{
+	struct downlink *d = ctx;
+	struct binding_server *b = d->b;
+	const struct registration *reg = NULL;
+	struct lwm2m_op resp;
+	struct lwm2m_error err;
+	char why[LWM2M_ERROR_MSG_MAX + 64];
+
+	downlink_unlink(b, d);
+	if(b->core) reg = registry_find(core_api_registry(b->core), NULL, d->endpoint);
+	if(!reg || res->outcome == HTTP_CLIENT_CANCELLED){
+		downlink_free(d);
+		return;
+	}
+	if(res->outcome != HTTP_CLIENT_OK){
+		snprintf(why, sizeof(why), "the device's HTTP server: %s", res->error ? res->error : "no answer");
+		core_api_device_failed(b->core, reg, d->req.token, why);
+	}else if(http_codec_decode_response(&d->req, (unsigned)res->status, res->content_type, res->location,
+			res->body, res->body_len, &resp, &err) != 0){
+		snprintf(why, sizeof(why), "the device's answer (HTTP %ld): %s", res->status, err.msg);
+		core_api_device_failed(b->core, reg, d->req.token, why);
+	}else{
+		core_api_device_answer(b->core, reg, &resp);
+	}
+	downlink_free(d);
+}
+
+static int send_to_device(void *ctx, const struct registration *reg, const struct lwm2m_op *op,
+		uint32_t timeout_ms, char *why, size_t why_size)
+{
+	struct binding_server *b = ctx;
+	const struct endpoint_conf *conf = endpoints_find(b->endpoints, reg->endpoint);
+	struct lwm2m_buf pq, url;
+	struct lwm2m_error err;
+	struct http_request hr;
+	struct downlink *d;
+	const char *method = NULL, *ct = NULL, *accept = NULL;
+	int rc;
+
+	if(!conf || !conf->http.url){
+		snprintf(why, why_size, "no base URL for '%s' in plugin_opt_endpoints_file", reg->endpoint);
+		return -LWM2M_ENOENT;
+	}
+	buf_init(&pq, 0);
+	buf_init(&url, 0);
+	rc = http_codec_encode_request(op, NULL, &pq, &method, &ct, &accept, &err);
+	if(rc == 0) rc = buf_printf(&url, "%s%s", conf->http.url, (const char *)pq.data);
+	else snprintf(why, why_size, "%s", err.msg);
+	d = rc == 0 ? calloc(1, sizeof(*d)) : NULL;
+	if(d){
+		d->b = b;
+		d->endpoint = strdup(reg->endpoint);
+		d->req = *op;
+		snprintf(d->uri, sizeof(d->uri), "%.*s", (int)op->uri.len, (const char *)op->uri.ptr);
+		d->req.uri = op_view_str(d->uri);
+		/* The answer is decoded against the request: nothing else of it is needed. */
+		d->req.payload.ptr = NULL;
+		d->req.payload.len = 0;
+		d->req.paths = d->req.payload;
+		memset(&hr, 0, sizeof(hr));
+		hr.method = method;
+		hr.url = (const char *)url.data;
+		hr.content_type = ct;
+		hr.accept = accept;
+		hr.body = (op->fields & LWM2M_F_PAYLOAD) ? op->payload.ptr : NULL;
+		hr.body_len = (op->fields & LWM2M_F_PAYLOAD) ? op->payload.len : 0;
+		hr.timeout_ms = timeout_ms;
+		hr.max_response = b->cfg->max_payload;
+		d->handle = d->endpoint ? http_client_send(b->client, &hr, on_device_answer, d) : -LWM2M_ENOMEM;
+		if(d->handle <= 0){
+			snprintf(why, why_size, "the request to %s could not be started", (const char *)url.data);
+			rc = d->handle < 0 ? (int)d->handle : -LWM2M_ENOMEM;
+			downlink_free(d);
+		}else{
+			d->next = b->downlinks;
+			if(d->next) d->next->prev = d;
+			b->downlinks = d;
+		}
+	}else if(rc == 0){
+		rc = -LWM2M_ENOMEM;
+	}
+	buf_free(&pq);
+	buf_free(&url);
+	return rc;
+}
+
+/* ---- life cycle ---- */
+
+static struct MHD_Daemon *start_daemon(struct binding_server *b, unsigned flags, struct sockaddr_storage *sa)
+{
+	if(b->tls_cert && b->tls_ca){
+		return MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, b,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
+				MHD_OPTION_URI_LOG_CALLBACK, on_uri, b,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, b,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
+				MHD_OPTION_HTTPS_MEM_CERT, b->tls_cert,
+				MHD_OPTION_HTTPS_MEM_KEY, b->tls_key,
+				MHD_OPTION_HTTPS_MEM_TRUST, b->tls_ca,
+				MHD_OPTION_END);
+	}
+	if(b->tls_cert){
+		return MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, b,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
+				MHD_OPTION_URI_LOG_CALLBACK, on_uri, b,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, b,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
+				MHD_OPTION_HTTPS_MEM_CERT, b->tls_cert,
+				MHD_OPTION_HTTPS_MEM_KEY, b->tls_key,
+				MHD_OPTION_END);
+	}
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, b,
+			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
+			MHD_OPTION_URI_LOG_CALLBACK, on_uri, b,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, b,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
+			MHD_OPTION_END);
+}
+
+static void server_free(struct binding_server *b)
+{
+	free(b->tls_cert);
+	free(b->tls_key);
+	free(b->tls_ca);
+	free(b);
+}
+
+static int read_tls(struct binding_server *b, const struct lwm2m_config *cfg, struct lwm2m_error *err)
+{
+	if(!cfg->tls_cert) return 0;
+	b->tls_cert = mhd_uv_read_pem("tls_cert", cfg->tls_cert, err);
+	b->tls_key = b->tls_cert ? mhd_uv_read_pem("tls_key", cfg->tls_key, err) : NULL;
+	if(!b->tls_key) return -1;
+	if(cfg->tls_ca){
+		b->tls_ca = mhd_uv_read_pem("tls_ca", cfg->tls_ca, err);
+		if(!b->tls_ca) return -1;
+	}
+	return 0;
+}
+
+struct binding_server *binding_open(const struct lwm2m_config *cfg, const struct endpoints *endpoints,
+		struct lwm2m_error *err)
+{
+	struct binding_server *b;
+	struct sockaddr_storage sa;
+	socklen_t sa_len;
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+
+	if(mhd_uv_parse_listen("http_binding_listen", cfg->http_binding_listen, &sa, &sa_len, err) != 0) return NULL;
+	b = calloc(1, sizeof(*b));
+	if(!b){
+		lwm2m_fail(err, LWM2M_ENOMEM, -1, "out of memory");
+		return NULL;
+	}
+	b->cfg = cfg;
+	b->endpoints = endpoints;
+	if(read_tls(b, cfg, err) != 0){
+		server_free(b);
+		return NULL;
+	}
+	if(sa.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+	b->mhd.daemon = start_daemon(b, flags, &sa);
+	if(!b->mhd.daemon){
+		server_free(b);
+		lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_http_binding_listen: cannot listen on %s (in use, not an "
+				"address of this host%s)", cfg->http_binding_listen,
+				cfg->tls_cert ? ", or the TLS files do not match" : "");
+		return NULL;
+	}
+	return b;
+}
+
+int binding_attach(struct binding_server *b, struct core *c)
+{
+	struct core_downlink dl = { .ctx = b, .send = send_to_device };
+	struct lwm2m_error err;
+
+	b->client = http_client_new(core_api_loop(c), NULL, &err);
+	if(!b->client){
+		core_log(c, CORE_LOG_ERR, "lwm2m: http: the client toward devices could not start: %s", err.msg);
+		return -LWM2M_ENOMEM;
+	}
+	b->core = c;
+	core_api_set_downlink(c, "http", &dl);
+	return mhd_uv_attach(&b->mhd, core_api_loop(c));
+}
+
+void binding_detach(struct binding_server *b)
+{
+	if(!b || !b->core) return;
+	core_api_set_downlink(b->core, "http", NULL);
+	while(b->downlinks){
+		struct downlink *d = b->downlinks;
+		downlink_unlink(b, d);
+		http_client_cancel(b->client, d->handle);
+		downlink_free(d);
+	}
+	http_client_close(b->client, NULL, NULL);
+	b->client = NULL;
+	mhd_uv_detach(&b->mhd);
+	b->core = NULL;
+}
+
+void binding_free(struct binding_server *b)
+{
+	if(!b) return;
+	MHD_stop_daemon(b->mhd.daemon);
+	server_free(b);
+}
