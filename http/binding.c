@@ -31,6 +31,7 @@ struct up_req {
 	char *uri;                 /* raw request target: path and query */
 	struct lwm2m_buf body;
 	bool too_big;
+	bool headers_seen;         /* MHD's first call carries the headers only */
 };
 
 /* One request to a device, until its answer. */
@@ -206,6 +207,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	(void)version;
 
 	if(!u) return MHD_NO;
+	if(!u->headers_seen){
+		u->headers_seen = true;
+		return MHD_YES;
+	}
 	if(*upload_size){
 		if(buf_append(&u->body, upload_data, *upload_size) != 0) u->too_big = true;
 		*upload_size = 0;

@@ -57,7 +57,7 @@ struct http_request {
 };
 
 enum http_outcome {
-	HTTP_CLIENT_OK = 0,          /* a response arrived (any status, 1xx to 5xx) */
+	HTTP_CLIENT_OK = 0,          /* a response arrived, whatever its status (4xx, 5xx too) */
 	HTTP_CLIENT_TIMEOUT,         /* connected, but no full response within timeout_ms */
 	HTTP_CLIENT_CONNECT_FAILED,  /* name lookup, TCP connect or TLS handshake (including
 	                              * certificate verification) failed or timed out */
