@@ -1,5 +1,6 @@
-# Sourced by bench/run_registration.sh and bench/run_rest.sh: a broker with the plugin in a
-# temporary directory, free ports, the CPU layout, the broker's CPU time and stats line.
+# Sourced by bench/run_registration.sh, bench/run_persistence.sh and bench/run_rest.sh: a broker
+# with the plugin in a temporary directory, free ports, the CPU layout, the broker's CPU time
+# and stats line.
 # The caller sets `me` (its name, for messages) before calling these; they share its
 # variables: mosquitto plugin bench dir broker_pid port doorbell pin broker_wrap bench_wrap
 # stats rc. Environment: MOSQUITTO BENCH_PIN BENCH_DOORBELL BENCH_KEEP BENCH_CONF_EXTRA
@@ -169,4 +170,19 @@ bench_log_warnings() {
 		grep -iE "$1" "$dir/mosquitto.log" | grep -v 'lwm2m: stats:' | head -5 >&2
 	fi
 	return 0
+}
+
+# bench_core_busy BENCH_OUT: the core thread's busy time from $stats per inbox item (device
+# messages plus one per subscription and disconnect) and per LwM2M message the benchmark sent
+# (the sum of the "lwm2m_messages_sent N" lines in BENCH_OUT, one per benchmark process; all
+# the core's time charged to them: an upper bound). Busy time is the inbox handlers' only: it
+# leaves out the end of each loop turn, where the state_db commit runs.
+bench_core_busy() {
+	[ -n "$stats" ] || return 0
+	received=$(echo "$stats" | sed -n 's/.*received \([0-9]*\),.*/\1/p')
+	busy_us=$(echo "$stats" | sed -n 's/.*core busy \([0-9]*\) us.*/\1/p')
+	sent=$(awk '/^lwm2m_messages_sent / { s += $2 } END { print s + 0 }' "$1")
+	awk -v r="${received:-0}" -v b="${busy_us:-0}" -v s="${sent:-0}" 'BEGIN {
+		if (r > 0) printf "core busy_us_per_inbox_item %.2f (busy %d us over %d items)\n", b / r, b, r
+		if (s > 0) printf "core busy_us_per_lwm2m_message %.2f (over %d Register/Update messages)\n", b / s, s }'
 }

@@ -1211,7 +1211,7 @@ int cose_mqtt_unwrap(const uint8_t *payload, size_t len, struct lwm2m_view *encr
 	struct lwm2m_error *err)
 {
 	struct reader r = { .buf = payload, .pos = 0, .end = payload ? len : 0 };
-	struct item bs;
+	struct item bs = { 0 };
 	int rc;
 
 	encrypt0->ptr = NULL;

@@ -52,6 +52,8 @@ const struct conf_option_doc conf_option_docs[] = {
 		"The CoAP LwM2M server every device is registered at, coap://host[:port] or coaps://host[:port] (DTLS; credentials per endpoint in endpoints_file)"},
 	{"coap_max_inflight", "count", "64",
 		"Upstream Register/Update/De-register requests in flight at once, so a restart with many devices does not flood the server (1..10000)"},
+	{"coap_sessions_per_context", "count", "1000",
+		"Device sessions per libcoap context: libcoap walks every session of a context on each event, so devices are spread over several contexts of at most this many (1..100000)"},
 	{"coap_shutdown", "enum", "deregister",
 		"What a clean broker shutdown does at the upstream server: deregister (every device, waiting at most 2 s) or keep (the registrations expire there by themselves)"},
 	{"debug", "bool", "false", "Log one line per LwM2M message received and sent"},
@@ -84,6 +86,7 @@ void conf_defaults(struct lwm2m_config *c)
 	c->max_registrations = 1000000;
 	c->register_rate = 60;
 	c->coap_max_inflight = 64;
+	c->coap_sessions_per_context = 1000;
 	c->coap_deregister_on_shutdown = true;
 }
 
@@ -290,6 +293,7 @@ static const struct u32_option u32_options[] = {
 	U32_OPT("max_registrations", max_registrations, 1, 100000000),
 	U32_OPT("register_rate", register_rate, 0, 1000000),
 	U32_OPT("coap_max_inflight", coap_max_inflight, 1, 10000),
+	U32_OPT("coap_sessions_per_context", coap_sessions_per_context, 1, 100000),
 };
 
 bool conf_addr_is_loopback(const char *host)

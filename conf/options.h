@@ -76,6 +76,7 @@ struct lwm2m_config {
 	char *endpoints_file;                /* owned; per-endpoint settings (JSON), NULL = none */
 	struct conf_coap_server coap_server; /* the CoAP forwarder's server; !set = off */
 	uint32_t coap_max_inflight;          /* upstream Register/Update/De-register in flight at once */
+	uint32_t coap_sessions_per_context;  /* device sessions per libcoap context (shard) */
 	bool coap_deregister_on_shutdown;    /* plugin_opt_coap_shutdown deregister (default) / keep */
 	char *log_level_str;                 /* owned or NULL */
 	bool debug;                          /* log every message received/sent */

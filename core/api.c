@@ -1,4 +1,6 @@
 #include "api.h"
+#include "bootstrap.h"
+#include "../conf/endpoints.h"
 #include "core_internal.h"
 #include "events.h"
 #include "exchange.h"
@@ -143,4 +145,35 @@ void core_api_set_u64(struct core *c, const char *name, uint64_t v)
 uint64_t core_api_get_u64(struct core *c, const char *name, uint64_t def)
 {
 	return c->store ? store_get_u64(c->store, name, def) : def;
+}
+
+void core_api_set_endpoints(struct core *c, struct endpoints *eps)
+{
+	endpoints_free(c->endpoints);
+	c->endpoints = eps;
+	if(c->bootstrap) bootstrap_set_endpoints(c->bootstrap, eps);
+}
+
+const struct endpoints *core_api_endpoints(struct core *c)
+{
+	return c->endpoints;
+}
+
+int core_api_reload_endpoints(struct core *c, struct lwm2m_error *err)
+{
+	struct endpoints *eps;
+
+	if(!c->cfg->endpoints_file){
+		return lwm2m_fail(err, LWM2M_ENOENT, -1, "plugin_opt_endpoints_file is not set");
+	}
+	eps = endpoints_load_file(c->cfg->endpoints_file, c->model, err);
+	if(!eps) return -(err ? err->code : LWM2M_EINVAL);
+	core_api_set_endpoints(c, eps);
+	core_log(c, CORE_LOG_INFO, "lwm2m: %s re-read: %zu entries", c->cfg->endpoints_file, endpoints_count(eps));
+	return 0;
+}
+
+json_t *core_api_bootstrap_sessions(struct core *c)
+{
+	return bootstrap_sessions_json(c->bootstrap);
 }

@@ -129,9 +129,10 @@ void core_api_set_listener(struct core *c, const struct core_listener *l);
 /* A device message that came by another transport than MQTT (the HTTP binding listener,
  * which has already checked the sender's identity): Register (endpoint given), Update,
  * De-register and Send (reg_id given; endpoint, when given, must match it). `done` is
- * called before core_api_uplink returns, with the LwM2M result (201, 204, 400, 404, 412 ...)
- * and, for a Register, the new registration's id. */
-typedef void (*core_uplink_done_fn)(void *ctx, uint16_t result, const char *reg_id);
+ * called before core_api_uplink returns, with the answer (result 201, 204, 400, 404, 412 ...;
+ * a Bootstrap-Pack-Request's pack as payload and content format) and, for a Register, the
+ * new registration's id. Bootstrap-Request and Bootstrap-Pack-Request take the endpoint. */
+typedef void (*core_uplink_done_fn)(void *ctx, const struct lwm2m_op *resp, const char *reg_id);
 struct core_uplink {
 	const char *transport;      /* "http" */
 	const char *endpoint;
@@ -148,14 +149,26 @@ void core_api_uplink(struct core *c, const struct core_uplink *u, const struct l
  * core before send is called. */
 struct core_downlink {
 	void *ctx;
-	int (*send)(void *ctx, const struct registration *reg, const struct lwm2m_op *op, uint32_t timeout_ms,
+	/* endpoint: the device (HTTP devices have no topic prefix; it may be bootstrapping, so
+	 * not registered). */
+	int (*send)(void *ctx, const char *endpoint, const struct lwm2m_op *op, uint32_t timeout_ms,
 			char *why, size_t why_size);
 };
 void core_api_set_downlink(struct core *c, const char *transport, const struct core_downlink *d);
 /* The device's answer to a request sent through a downlink: resp->token is the request's. */
-void core_api_device_answer(struct core *c, const struct registration *reg, const struct lwm2m_op *resp);
+void core_api_device_answer(struct core *c, const char *endpoint, const struct lwm2m_op *resp);
 /* The request could not be answered (connection failed, malformed answer): why says what. */
-void core_api_device_failed(struct core *c, const struct registration *reg, uint64_t token, const char *why);
+void core_api_device_failed(struct core *c, const char *endpoint, uint64_t token, const char *why);
+
+/* The per-endpoint settings (plugin_opt_endpoints_file): the core owns them; a reload
+ * replaces them between two loop turns (users look them up again, never keep them). */
+struct endpoints;
+void core_api_set_endpoints(struct core *c, struct endpoints *eps);
+const struct endpoints *core_api_endpoints(struct core *c);
+/* Re-reads plugin_opt_endpoints_file; on error the old settings stay and err says why. */
+int core_api_reload_endpoints(struct core *c, struct lwm2m_error *err);
+/* The bootstrap sessions: {"sessions":[...]}. */
+json_t *core_api_bootstrap_sessions(struct core *c);
 
 /* Reading the state. */
 struct registry *core_api_registry(struct core *c);

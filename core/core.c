@@ -1,4 +1,8 @@
 #include "core_internal.h"
+#include "bootstrap.h"
+#include "exchange.h"
+#include "events.h"
+#include "../conf/endpoints.h"
 #include "events.h"
 #include "exchange.h"
 #include "store.h"
@@ -194,6 +198,8 @@ static void on_wake(uv_async_t *a)
 		/* The edges first (they may still cancel requests), then the requests, whose
 		 * timers close with them, then every other handle. */
 		if(c->edges.thread_stop) c->edges.thread_stop(c->edges.ctx);
+		bootstrap_free(c->bootstrap);
+		c->bootstrap = NULL;
 		flush_store(c);
 		release_turn_output(c);
 		exchange_free(c->exchange);
@@ -337,6 +343,7 @@ static int open_store(struct core *c, struct lwm2m_error *err)
 
 	if(!c->cfg->state_db) return 0;
 	rc = store_open(c->cfg->state_db, &c->store, err);
+	if(rc == 0) store_set_loop(c->store, &c->loop);
 	if(rc) return rc;
 	rc = store_load_registrations(c->store, restore_one, c, err);
 	if(rc) return rc;
@@ -359,6 +366,37 @@ static int load_objects(struct core *c, struct lwm2m_error *err)
 	if(rc) return lwm2m_fail(err, LWM2M_ENOENT, -1, "plugin_opt_objects_dir: cannot read %s", c->cfg->objects_dir);
 	core_log(c, CORE_LOG_INFO, "lwm2m: objects_dir: %zu object files loaded, %zu refused", loaded, failed);
 	return 0;
+}
+
+/* ---- the bootstrap engine's way out ---- */
+
+static int64_t bs_send(void *ctx, const char *prefix, const char *endpoint, const char *transport,
+		const struct lwm2m_op *op, uint32_t timeout_ms, api_done_fn done, void *done_ctx)
+{
+	struct core *c = ctx;
+	return exchange_send_bootstrap(c->exchange, prefix, endpoint, transport, op, timeout_ms, done, done_ctx);
+}
+
+static void bs_cancel(void *ctx, int64_t handle)
+{
+	core_api_cancel(ctx, handle);
+}
+
+static void bs_emit(void *ctx, const char *type, const char *endpoint, json_t *data)
+{
+	struct core *c = ctx;
+	events_emit(c->events, type, endpoint, data);
+}
+
+static void bs_log(void *ctx, int level, const char *line)
+{
+	core_log(ctx, (enum core_log_level)level, "lwm2m: bootstrap: %s", line);
+}
+
+static int64_t bs_now(void *ctx)
+{
+	(void)ctx;
+	return core_now_wall_ms();
 }
 
 struct core *core_new(const struct lwm2m_config *cfg, const struct core_edges *edges,
@@ -403,9 +441,13 @@ struct core *core_new(const struct lwm2m_config *cfg, const struct core_edges *e
 	uv_check_start(&c->turn_check, on_turn_check);
 	c->exchange = exchange_new(c);
 	c->queue = queue_new(c);
+	{
+		struct bootstrap_io io = { c, bs_send, bs_cancel, bs_emit, bs_log, bs_now };
+		c->bootstrap = bootstrap_new(&io, c->model, cfg->request_timeout_s * 1000u);
+	}
 	uv_timer_init(&c->loop, &c->queue_timer);
 	c->queue_timer.data = c;
-	if(!c->exchange || !c->queue){
+	if(!c->exchange || !c->queue || !c->bootstrap){
 		core_free(c);
 		lwm2m_fail(err, LWM2M_ENOMEM, -1, "out of memory");
 		return NULL;
@@ -468,6 +510,8 @@ void core_free(struct core *c)
 	if(!c->loop_done){
 		/* The loop never ran: close its handles on this thread. */
 		if(c->store && c->exchange) store_tokens(c);
+		bootstrap_free(c->bootstrap);
+		c->bootstrap = NULL;
 		exchange_free(c->exchange);
 		c->exchange = NULL;
 		uv_walk(&c->loop, close_handle, NULL);
@@ -484,6 +528,7 @@ void core_free(struct core *c)
 	store_close(c->store);
 	registry_free(c->registry);
 	events_free(c->events);
+	endpoints_free(c->endpoints);
 	obj_registry_free(c->model);
 	free(c);
 }

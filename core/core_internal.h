@@ -50,6 +50,8 @@ struct core {
 	struct mqtt_codec_limits limits;
 	struct core_listener listener;      /* the forwarder's hooks; zeroed when none */
 	struct core_downlink http_downlink; /* the HTTP binding's client; send NULL when none */
+	struct endpoints *endpoints;        /* plugin_opt_endpoints_file, owned; NULL = none */
+	struct bootstrap *bootstrap;        /* the Bootstrap-Server role */
 };
 
 uint64_t core_now_mono_ms(void);

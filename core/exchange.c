@@ -3,6 +3,7 @@
 #include "api.h"
 #include "core_internal.h"
 #include "events.h"
+#include "protect.h"
 #include "queue.h"
 #include "values.h"
 
@@ -320,16 +321,26 @@ int exchange_encode(struct exchange *x, struct lwm2m_op *op, struct lwm2m_buf *o
 
 static int publish_encoded(struct exchange *x, const struct registration *reg, const uint8_t *msg, size_t len)
 {
-	struct lwm2m_buf topic;
+	struct lwm2m_buf topic, sealed;
+	struct cose_key key;
 	int rc;
 
 	buf_init(&topic, 0);
+	buf_init(&sealed, 0);
 	rc = mqtt_topic_format(&topic, reg->prefix, LWM2M_IFACE_RD, reg->endpoint, strlen(reg->endpoint));
+	/* A device whose traffic is COSE-protected gets its requests protected too. */
+	if(rc == 0 && protect_key(x->c, reg->endpoint, &key)){
+		rc = protect_wrap(&key, msg, len, &sealed);
+		msg = sealed.data;
+		len = sealed.len;
+		cose_key_wipe(&key);
+	}
 	if(rc == 0){
 		core_publish(x->c, (const char *)topic.data, msg, len, 1);
 		atomic_fetch_add(&x->c->stats.requests, 1);
 	}
 	buf_free(&topic);
+	buf_free(&sealed);
 	return rc;
 }
 
@@ -363,7 +374,7 @@ static int downlink_http(struct exchange *x, const struct registration *reg, con
 		if(why) snprintf(why, why_size, "the HTTP binding is not enabled (plugin_opt_http_binding_listen)");
 		return -LWM2M_ENOTSUP;
 	}
-	rc = d->send(d->ctx, reg, op, x->c->cfg->request_timeout_s * 1000u, why, why_size);
+	rc = d->send(d->ctx, reg->endpoint, op, x->c->cfg->request_timeout_s * 1000u, why, why_size);
 	if(rc == 0) atomic_fetch_add(&x->c->stats.requests, 1);
 	return rc;
 }
@@ -564,14 +575,61 @@ void core_api_set_downlink(struct core *c, const char *transport, const struct c
 	}
 }
 
-void core_api_device_answer(struct core *c, const struct registration *reg, const struct lwm2m_op *resp)
+/* The key of an HTTP device: it has no topic prefix. */
+static void http_key(const char *endpoint, char *key, size_t size)
 {
-	exchange_on_result(c->exchange, reg->key, resp);
+	snprintf(key, size, "/%s", endpoint);
 }
 
-void core_api_device_failed(struct core *c, const struct registration *reg, uint64_t token, const char *why)
+void core_api_device_answer(struct core *c, const char *endpoint, const struct lwm2m_op *resp)
 {
-	exchange_on_bad_result(c->exchange, reg->key, token, why);
+	char key[300];
+	http_key(endpoint, key, sizeof(key));
+	exchange_on_result(c->exchange, key, resp);
+}
+
+void core_api_device_failed(struct core *c, const char *endpoint, uint64_t token, const char *why)
+{
+	char key[300];
+	http_key(endpoint, key, sizeof(key));
+	exchange_on_bad_result(c->exchange, key, token, why);
+}
+
+/* A bootstrap operation for a device that need not be registered: on its bs topic (MQTT)
+ * or to its HTTP server. */
+int64_t exchange_send_bootstrap(struct exchange *x, const char *prefix, const char *endpoint,
+		const char *transport, const struct lwm2m_op *req, uint32_t timeout_ms, api_done_fn done, void *ctx)
+{
+	struct lwm2m_op op = *req;
+	struct lwm2m_buf out, topic;
+	struct lwm2m_error err;
+	struct pending *p;
+	char *key = registry_key(prefix, endpoint);
+	char why[LWM2M_ERROR_MSG_MAX + 64];
+	int rc;
+
+	if(!key) return -LWM2M_ENOMEM;
+	op.token = x->next_token++;
+	op.fields |= LWM2M_F_TOKEN;
+	if(!strcmp(transport, "http")){
+		const struct core_downlink *d = &x->c->http_downlink;
+		rc = d->send ? d->send(d->ctx, endpoint, &op, timeout_ms, why, sizeof(why)) : -LWM2M_ENOTSUP;
+	}else{
+		buf_init(&out, 0);
+		buf_init(&topic, 0);
+		rc = mqtt_codec_encode(&op, LWM2M_IFACE_BS, &out, &err);
+		if(rc == 0) rc = mqtt_topic_format(&topic, prefix, LWM2M_IFACE_BS, endpoint, strlen(endpoint));
+		if(rc == 0){
+			core_publish(x->c, (const char *)topic.data, out.data, out.len, 1);
+			atomic_fetch_add(&x->c->stats.requests, 1);
+		}
+		buf_free(&out);
+		buf_free(&topic);
+	}
+	p = rc == 0 ? pending_add(x, key, op.kind, op.token, timeout_ms, done, ctx) : NULL;
+	free(key);
+	if(rc) return rc;
+	return p ? (int64_t)p->token : -LWM2M_ENOMEM;
 }
 
 int64_t core_api_observe(struct core *c, const struct api_request *req, char *why, size_t why_size)

@@ -37,6 +37,11 @@ int64_t exchange_send_encoded(struct exchange *x, const struct registration *reg
 		enum lwm2m_op_kind kind, uint64_t token, const uint8_t *msg, size_t len,
 		uint32_t timeout_ms, api_done_fn done, void *ctx);
 
+/* A bootstrap operation (Bootstrap-Write/Read/Discover/Delete/Finish) for a device that need
+ * not be registered: on its bs topic for "mqtt", through the HTTP downlink for "http". */
+int64_t exchange_send_bootstrap(struct exchange *x, const char *prefix, const char *endpoint,
+		const char *transport, const struct lwm2m_op *op, uint32_t timeout_ms, api_done_fn done, void *ctx);
+
 /* The token counter, so a restart never reuses a token a device may still answer. */
 uint64_t exchange_next_token(const struct exchange *x);
 void exchange_set_next_token(struct exchange *x, uint64_t token);

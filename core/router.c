@@ -1,7 +1,9 @@
 /* Who answers a device message: decoding, refusals, and the registration interface. */
 #include "core_internal.h"
 #include "events.h"
+#include "bootstrap.h"
 #include "exchange.h"
+#include "protect.h"
 #include "queue.h"
 #include "validate.h"
 #include "values.h"
@@ -25,6 +27,9 @@ struct msg_ctx {
 	void (*reply)(struct msg_ctx *m, const struct lwm2m_op *resp);
 	const struct core_uplink *uplink;   /* other transports: who to answer */
 	char reg_id[33];           /* HTTP Register: the new registration's id */
+	bool protected;            /* the device's rd traffic is COSE-protected (key) ... */
+	bool clear;                /* ... but this answer goes in clear */
+	struct cose_key cose;
 };
 
 static const char *prefix_or_null(const struct msg_ctx *m)
@@ -45,6 +50,15 @@ static void send_op(struct msg_ctx *m, const struct lwm2m_op *op)
 	buf_init(&out, 0);
 	if(mqtt_codec_encode(op, m->topic.iface, &out, &err) != 0){
 		LOG_EP(m, CORE_LOG_ERR, "cannot encode %s: %s", op_kind_name(op->kind), err.msg);
+	}else if(m->protected && !m->clear){
+		struct lwm2m_buf sealed;
+		buf_init(&sealed, 0);
+		if(protect_wrap(&m->cose, out.data, out.len, &sealed) == 0){
+			core_publish(m->c, m->in->topic, sealed.data, sealed.len, 1);
+		}else{
+			LOG_EP(m, CORE_LOG_ERR, "cannot protect %s", op->is_response ? "a result" : op_kind_name(op->kind));
+		}
+		buf_free(&sealed);
 	}else{
 		core_publish(m->c, m->in->topic, out.data, out.len, 1);
 		if(m->c->cfg->debug){
@@ -276,6 +290,51 @@ static void on_send(struct msg_ctx *m, const struct lwm2m_op *op)
 	answer(m, op->token, 204);
 }
 
+/* ---- bootstrap interface ---- */
+
+static void on_bootstrap_request(struct msg_ctx *m, const struct lwm2m_op *op)
+{
+	char why[LWM2M_ERROR_MSG_MAX + 64];
+	uint16_t code = bootstrap_request(m->c->bootstrap, prefix_or_null(m), m->endpoint, m->transport,
+			op, why, sizeof(why));
+
+	if(code / 100 != 2){
+		refuse(m, op, code, why);
+		return;
+	}
+	LOG_EP(m, CORE_LOG_INFO, "%s", "Bootstrap-Request accepted");
+	/* The device gets its answer first, then the sequence starts. */
+	answer(m, op->token, code);
+	bootstrap_start(m->c->bootstrap, prefix_or_null(m), m->endpoint);
+}
+
+static void on_bootstrap_pack(struct msg_ctx *m, const struct lwm2m_op *op)
+{
+	char why[LWM2M_ERROR_MSG_MAX + 64];
+	struct lwm2m_buf pack;
+	struct lwm2m_op resp;
+	uint16_t ct = 0, code;
+
+	buf_init(&pack, m->c->cfg->max_payload);
+	code = bootstrap_pack(m->c->bootstrap, m->endpoint, op, (op->fields & LWM2M_F_PCT) ? op->pct : 0,
+			&pack, &ct, why, sizeof(why));
+	if(code / 100 != 2){
+		refuse(m, op, code, why);
+	}else{
+		op_init(&resp);
+		resp.is_response = true;
+		resp.result = code;
+		resp.token = op->token;
+		resp.content_format = ct;
+		resp.payload.ptr = pack.data;
+		resp.payload.len = pack.len;
+		resp.fields = LWM2M_F_TOKEN | LWM2M_F_RESULT | LWM2M_F_CT | LWM2M_F_PAYLOAD;
+		LOG_EP(m, CORE_LOG_INFO, "Bootstrap-Pack of %zu bytes", pack.len);
+		m->reply(m, &resp);
+	}
+	buf_free(&pack);
+}
+
 static void dispatch_request(struct msg_ctx *m, const struct lwm2m_op *op)
 {
 	bool registered = registry_find(m->c->registry, prefix_or_null(m), m->endpoint) != NULL;
@@ -298,10 +357,10 @@ static void dispatch_request(struct msg_ctx *m, const struct lwm2m_op *op)
 			else on_send(m, op);
 			break;
 		case LWM2M_OP_BOOTSTRAP_REQUEST:
-			refuse(m, op, 400, "no bootstrap configuration for this endpoint");
+			on_bootstrap_request(m, op);
 			break;
 		case LWM2M_OP_BOOTSTRAP_PACK_REQUEST:
-			refuse(m, op, 501, "Bootstrap-Pack-Request is not supported by this version");
+			on_bootstrap_pack(m, op);
 			break;
 		default:
 			refuse(m, op, 400, "operation not handled");
@@ -335,6 +394,8 @@ static bool copy_view(char *dst, size_t size, struct lwm2m_view v)
 }
 
 static void handle_mqtt_message(struct core *c, const struct core_in *in, struct msg_ctx *m);
+static void handle_protected(struct core *c, const struct core_in *in, struct msg_ctx *m);
+static void handle_decoded(struct core *c, const uint8_t *payload, size_t len, struct msg_ctx *m);
 
 static void handle_mqtt(struct core *c, const struct core_in *in)
 {
@@ -353,9 +414,7 @@ static void mqtt_reply(struct msg_ctx *m, const struct lwm2m_op *resp)
 
 static void handle_mqtt_message(struct core *c, const struct core_in *in, struct msg_ctx *m)
 {
-	struct lwm2m_op op;
 	struct lwm2m_error err;
-	int rc;
 
 	memset(m, 0, sizeof(*m));
 	m->c = c;
@@ -380,7 +439,51 @@ static void handle_mqtt_message(struct core *c, const struct core_in *in, struct
 	snprintf(m->key, sizeof(m->key), "%s/%s", m->topic.has_prefix ? m->prefix : "", m->endpoint);
 	mark_online(m);
 
-	rc = mqtt_codec_decode(in->payload, in->payload_len, m->topic.iface, &c->limits, &op, &err);
+	m->protected = m->topic.iface == LWM2M_IFACE_RD && protect_key(c, m->endpoint, &m->cose);
+	if(m->protected){
+		handle_protected(c, in, m);
+		return;
+	}
+	handle_decoded(c, in->payload, in->payload_len, m);
+}
+
+/* A device whose rd traffic must be COSE-protected: unwrap, or refuse in clear. */
+static void handle_protected(struct core *c, const struct core_in *in, struct msg_ctx *m)
+{
+	struct lwm2m_buf plain;
+	struct lwm2m_error err;
+	struct lwm2m_op op;
+	char why[LWM2M_ERROR_MSG_MAX + 32];
+
+	if(!protect_looks_protected(in->payload, in->payload_len)){
+		uint16_t code = 0;
+		if(mqtt_codec_decode(in->payload, in->payload_len, m->topic.iface, &c->limits, &op, &err) == 0
+				&& !op.is_response){
+			code = protect_unprotected_answer(op.kind);
+		}
+		m->clear = true;
+		if(code) refuse(m, &op, code, "an unprotected message where COSE protection is required");
+		else ignore(m, "an unprotected message where COSE protection is required");
+		return;
+	}
+	buf_init(&plain, c->cfg->max_payload);
+	if(protect_unwrap(&m->cose, in->payload, in->payload_len, &plain, &err) != 0){
+		/* Its token is inside what did not authenticate: nothing can be answered. */
+		snprintf(why, sizeof(why), "COSE: %s", err.msg);
+		ignore(m, why);
+	}else{
+		handle_decoded(c, plain.data, plain.len, m);
+	}
+	buf_free(&plain);
+}
+
+static void handle_decoded(struct core *c, const uint8_t *payload, size_t len, struct msg_ctx *m)
+{
+	struct lwm2m_op op;
+	struct lwm2m_error err;
+	int rc;
+
+	rc = mqtt_codec_decode(payload, len, m->topic.iface, &c->limits, &op, &err);
 	if(rc != 0){
 		if(op.is_response && (op.fields & LWM2M_F_TOKEN)
 				&& exchange_on_bad_result(c->exchange, m->key, op.token, err.msg)){
@@ -443,7 +546,7 @@ static void set_client_online(struct core *c, const char *client_id, bool online
 static void uplink_reply(struct msg_ctx *m, const struct lwm2m_op *resp)
 {
 	const struct core_uplink *u = m->uplink;
-	u->done(u->ctx, resp->result, m->reg_id[0] ? m->reg_id : NULL);
+	u->done(u->ctx, resp, m->reg_id[0] ? m->reg_id : NULL);
 }
 
 void core_api_uplink(struct core *c, const struct core_uplink *u, const struct lwm2m_op *op)
@@ -459,7 +562,12 @@ void core_api_uplink(struct core *c, const struct core_uplink *u, const struct l
 	if(u->reg_id){
 		reg = registry_find_id(c->registry, u->reg_id);
 		if(!reg || (u->endpoint && strcmp(reg->endpoint, u->endpoint))){
-			u->done(u->ctx, 404, NULL);
+			struct lwm2m_op resp;
+			op_init(&resp);
+			resp.is_response = true;
+			resp.result = 404;
+			resp.fields = LWM2M_F_RESULT;
+			u->done(u->ctx, &resp, NULL);
 			return;
 		}
 		snprintf(m.endpoint, sizeof(m.endpoint), "%s", reg->endpoint);

@@ -1,5 +1,7 @@
 #include "store.h"
 
+#include <uv.h>
+
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +71,15 @@ static const char schema[] =
 
 struct store {
 	sqlite3 *db;
+	char *path;
+	/* WAL checkpoints run on libuv's thread pool with a connection of their own, so the
+	 * core never waits for the syncs of one (SQLite's automatic checkpoint would run them
+	 * inside a commit on the core thread). */
+	uv_loop_t *loop;
+	uv_work_t ckpt_req;
+	sqlite3 *ckpt_db;              /* used by the checkpoint work only, one at a time */
+	bool ckpt_running;
+	int wal_pages;
 	sqlite3_stmt *stmt[ST_COUNT];
 	bool in_txn;
 	uint64_t commits;
@@ -93,6 +104,7 @@ int store_open(const char *path, struct store **out, struct lwm2m_error *err)
 		return rc;
 	}
 	sqlite3_busy_timeout(s->db, 2000);
+	s->path = strdup(path);
 	if(sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK){
 		rc = fail_db(s, err, path);
 		store_close(s);
@@ -115,9 +127,13 @@ int store_open(const char *path, struct store **out, struct lwm2m_error *err)
 void store_close(struct store *s)
 {
 	if(!s) return;
+	s->loop = NULL;   /* the loop has ended: no checkpoint is queued any more */
 	if(s->db) store_flush(s);
 	for(int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->stmt[i]);
+	sqlite3_close(s->ckpt_db);
+	/* The last connection to close checkpoints the WAL into the database. */
 	sqlite3_close(s->db);
+	free(s->path);
 	free(s);
 }
 
@@ -140,6 +156,55 @@ static void begin(struct store *s)
 	if(step(s, s->stmt[ST_BEGIN])) s->in_txn = true;
 }
 
+#define CHECKPOINT_PAGES 1000   /* WAL pages (4 KiB) before a checkpoint is started */
+
+static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store *s = arg;
+	(void)db;
+	(void)name;
+	s->wal_pages = pages;
+	return SQLITE_OK;
+}
+
+static void ckpt_work(uv_work_t *w)
+{
+	struct store *s = w->data;
+
+	if(!s->ckpt_db && sqlite3_open_v2(s->path, &s->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK){
+		sqlite3_close(s->ckpt_db);
+		s->ckpt_db = NULL;
+		return;
+	}
+	/* Passive: copies what no reader needs, never blocks the core's writes. */
+	sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+}
+
+static void ckpt_done(uv_work_t *w, int status)
+{
+	struct store *s = w->data;
+	(void)status;
+	s->ckpt_running = false;
+}
+
+static void maybe_checkpoint(struct store *s)
+{
+	if(!s->loop || s->ckpt_running || s->wal_pages < CHECKPOINT_PAGES || !s->path) return;
+	s->ckpt_running = true;
+	s->wal_pages = 0;
+	s->ckpt_req.data = s;
+	if(uv_queue_work(s->loop, &s->ckpt_req, ckpt_work, ckpt_done) != 0) s->ckpt_running = false;
+}
+
+void store_set_loop(struct store *s, uv_loop_t *loop)
+{
+	if(!s) return;
+	s->loop = loop;
+	/* From now on checkpoints are ours to run, off the core thread. */
+	sqlite3_wal_autocheckpoint(s->db, 0);
+	sqlite3_wal_hook(s->db, on_wal, s);
+}
+
 int store_flush(struct store *s)
 {
 	if(!s || !s->in_txn) return 0;
@@ -149,12 +214,15 @@ int store_flush(struct store *s)
 		return -LWM2M_EINVAL;
 	}
 	s->commits++;
+	maybe_checkpoint(s);
 	return 0;
 }
 
+/* SQLITE_STATIC: every statement is stepped and its bindings cleared before the caller's
+ * strings can change, so SQLite need not copy them. */
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
-	if(v) sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	if(v) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 	else sqlite3_bind_null(st, i);
 }
 

@@ -75,6 +75,10 @@ void store_prune_sends(struct store *s, int64_t before_wall_ms);
 void store_set_u64(struct store *s, const char *name, uint64_t v);
 uint64_t store_get_u64(struct store *s, const char *name, uint64_t def);
 
+/* Run WAL checkpoints on loop's thread pool instead of inside commits (core thread). */
+struct uv_loop_s;
+void store_set_loop(struct store *s, struct uv_loop_s *loop);
+
 /* Commit the transaction of this loop turn (no-op when nothing was written). */
 int store_flush(struct store *s);
 

@@ -4,6 +4,7 @@
 #include "mhd_uv.h"
 #include "../binding/http_codec.h"
 #include "../conf/endpoints.h"
+#include "../objects/fmt.h"
 #include "../core/api.h"
 
 #include <gnutls/gnutls.h>
@@ -17,7 +18,6 @@ struct downlink;
 
 struct binding_server {
 	const struct lwm2m_config *cfg;
-	const struct endpoints *endpoints;
 	struct mhd_uv mhd;
 	char *tls_cert, *tls_key, *tls_ca;   /* PEM text; tls_ca: client certificates required */
 	struct core *core;
@@ -62,6 +62,19 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
 	return rc;
 }
 
+static enum MHD_Result reply_body(struct MHD_Connection *conn, unsigned status, const uint8_t *body, size_t len,
+		const char *media_type)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result rc;
+
+	if(!r) return MHD_NO;
+	if(media_type) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, media_type);
+	rc = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
 /* ---- the sender's TLS identity ---- */
 
 /* The CN of a verified client certificate into out; false without one. */
@@ -91,22 +104,36 @@ static bool tls_identity(struct MHD_Connection *conn, char *out, size_t size)
 /* ---- device requests ---- */
 
 struct answer {
-	uint16_t result;
-	char reg_id[HTTP_CODEC_REG_ID_LEN + 1];
+	struct MHD_Connection *conn;
+	const struct lwm2m_op *req;
+	enum MHD_Result rc;
+	bool answered;
 };
 
-static void on_core_answer(void *ctx, uint16_t result, const char *reg_id)
+/* The core's answer, sent at once (a Bootstrap-Pack carries a body that lives only now). */
+static void on_core_answer(void *ctx, const struct lwm2m_op *resp, const char *reg_id)
 {
 	struct answer *a = ctx;
-	a->result = result;
-	snprintf(a->reg_id, sizeof(a->reg_id), "%s", reg_id ? reg_id : "");
+	unsigned status = (unsigned)http_codec_status_for(a->req, resp->result);
+	char location[48];
+
+	a->answered = true;
+	if(a->req->kind == LWM2M_OP_REGISTER && resp->result == 201 && reg_id){
+		snprintf(location, sizeof(location), "/rd/%s", reg_id);
+		a->rc = reply(a->conn, status, location, NULL, NULL);
+	}else if(resp->fields & LWM2M_F_PAYLOAD){
+		a->rc = reply_body(a->conn, status, resp->payload.ptr, resp->payload.len,
+				(resp->fields & LWM2M_F_CT) ? fmt_cf_media_type(resp->content_format) : NULL);
+	}else{
+		a->rc = reply(a->conn, status, NULL, NULL, NULL);
+	}
 }
 
 /* The endpoint is allowed when the endpoints file has an entry for it with an http
  * section: that is also where its base URL comes from. */
 static bool allowed(const struct binding_server *b, const char *endpoint)
 {
-	const struct endpoint_conf *conf = endpoints_find(b->endpoints, endpoint);
+	const struct endpoint_conf *conf = endpoints_find(core_api_endpoints(b->core), endpoint);
 	return conf && conf->http.url;
 }
 
@@ -117,12 +144,11 @@ static enum MHD_Result handle(struct up_req *u, struct MHD_Connection *conn, con
 	struct http_uplink x;
 	struct lwm2m_error err;
 	struct lwm2m_op op;
-	struct answer a = { 0, "" };
+	struct answer a = { conn, NULL, MHD_NO, false };
 	struct core_uplink cu = { .transport = "http", .done = on_core_answer, .ctx = &a };
-	char identity[256], endpoint[HTTP_CODEC_EP_MAX + 1] = "", location[48];
+	char identity[256], endpoint[HTTP_CODEC_EP_MAX + 1] = "";
 	char *q = strchr(u->uri, '?');
 	bool has_identity = b->tls_ca && tls_identity(conn, identity, sizeof(identity));
-	int status;
 
 	if(q) *q++ = '\0';
 	memset(&v, 0, sizeof(v));
@@ -168,16 +194,21 @@ static enum MHD_Result handle(struct up_req *u, struct MHD_Connection *conn, con
 			cu.endpoint = endpoint;
 			cu.reg_id = x.has_reg_id ? x.reg_id : NULL;
 			break;
+		case LWM2M_OP_BOOTSTRAP_REQUEST:
+		case LWM2M_OP_BOOTSTRAP_PACK_REQUEST:
+			if(!endpoint[0]) return reply(conn, 400, NULL, NULL, "a bootstrap request names its endpoint (?ep=)");
+			cu.endpoint = endpoint;
+			if(op.kind == LWM2M_OP_BOOTSTRAP_PACK_REQUEST && x.accept_cf >= 0){
+				op.pct = (uint16_t)x.accept_cf;
+				op.fields |= LWM2M_F_PCT;
+			}
+			break;
 		default:
-			return reply(conn, 501, NULL, NULL, "the bootstrap server is not available over HTTP in this version");
+			return reply(conn, 400, NULL, NULL, "not a device request");
 	}
+	a.req = &op;
 	core_api_uplink(b->core, &cu, &op);
-	status = http_codec_status_for(&op, a.result);
-	if(op.kind == LWM2M_OP_REGISTER && a.result == 201){
-		snprintf(location, sizeof(location), "/rd/%s", a.reg_id);
-		return reply(conn, (unsigned)status, location, NULL, NULL);
-	}
-	return reply(conn, (unsigned)status, NULL, NULL, NULL);
+	return a.answered ? a.rc : reply(conn, 500, NULL, NULL, "no answer");
 }
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
@@ -254,35 +285,33 @@ static void on_device_answer(void *ctx, const struct http_response *res)
 {
 	struct downlink *d = ctx;
 	struct binding_server *b = d->b;
-	const struct registration *reg = NULL;
 	struct lwm2m_op resp;
 	struct lwm2m_error err;
 	char why[LWM2M_ERROR_MSG_MAX + 64];
 
 	downlink_unlink(b, d);
-	if(b->core) reg = registry_find(core_api_registry(b->core), NULL, d->endpoint);
-	if(!reg || res->outcome == HTTP_CLIENT_CANCELLED){
+	if(!b->core || res->outcome == HTTP_CLIENT_CANCELLED){
 		downlink_free(d);
 		return;
 	}
 	if(res->outcome != HTTP_CLIENT_OK){
 		snprintf(why, sizeof(why), "the device's HTTP server: %s", res->error ? res->error : "no answer");
-		core_api_device_failed(b->core, reg, d->req.token, why);
+		core_api_device_failed(b->core, d->endpoint, d->req.token, why);
 	}else if(http_codec_decode_response(&d->req, (unsigned)res->status, res->content_type, res->location,
 			res->body, res->body_len, &resp, &err) != 0){
 		snprintf(why, sizeof(why), "the device's answer (HTTP %ld): %s", res->status, err.msg);
-		core_api_device_failed(b->core, reg, d->req.token, why);
+		core_api_device_failed(b->core, d->endpoint, d->req.token, why);
 	}else{
-		core_api_device_answer(b->core, reg, &resp);
+		core_api_device_answer(b->core, d->endpoint, &resp);
 	}
 	downlink_free(d);
 }
 
-static int send_to_device(void *ctx, const struct registration *reg, const struct lwm2m_op *op,
+static int send_to_device(void *ctx, const char *endpoint, const struct lwm2m_op *op,
 		uint32_t timeout_ms, char *why, size_t why_size)
 {
 	struct binding_server *b = ctx;
-	const struct endpoint_conf *conf = endpoints_find(b->endpoints, reg->endpoint);
+	const struct endpoint_conf *conf = endpoints_find(core_api_endpoints(b->core), endpoint);
 	struct lwm2m_buf pq, url;
 	struct lwm2m_error err;
 	struct http_request hr;
@@ -291,7 +320,7 @@ static int send_to_device(void *ctx, const struct registration *reg, const struc
 	int rc;
 
 	if(!conf || !conf->http.url){
-		snprintf(why, why_size, "no base URL for '%s' in plugin_opt_endpoints_file", reg->endpoint);
+		snprintf(why, why_size, "no base URL for '%s' in plugin_opt_endpoints_file", endpoint);
 		return -LWM2M_ENOENT;
 	}
 	buf_init(&pq, 0);
@@ -302,7 +331,7 @@ static int send_to_device(void *ctx, const struct registration *reg, const struc
 	d = rc == 0 ? calloc(1, sizeof(*d)) : NULL;
 	if(d){
 		d->b = b;
-		d->endpoint = strdup(reg->endpoint);
+		d->endpoint = strdup(endpoint);
 		d->req = *op;
 		snprintf(d->uri, sizeof(d->uri), "%.*s", (int)op->uri.len, (const char *)op->uri.ptr);
 		d->req.uri = op_view_str(d->uri);
@@ -394,8 +423,7 @@ static int read_tls(struct binding_server *b, const struct lwm2m_config *cfg, st
 	return 0;
 }
 
-struct binding_server *binding_open(const struct lwm2m_config *cfg, const struct endpoints *endpoints,
-		struct lwm2m_error *err)
+struct binding_server *binding_open(const struct lwm2m_config *cfg, struct lwm2m_error *err)
 {
 	struct binding_server *b;
 	struct sockaddr_storage sa;
@@ -409,7 +437,6 @@ struct binding_server *binding_open(const struct lwm2m_config *cfg, const struct
 		return NULL;
 	}
 	b->cfg = cfg;
-	b->endpoints = endpoints;
 	if(read_tls(b, cfg, err) != 0){
 		server_free(b);
 		return NULL;

@@ -12,10 +12,10 @@ struct core;
 struct endpoints;
 struct binding_server;
 
-/* Listens (a bad address or certificate is an error naming the option). endpoints may be
- * NULL (then every device is refused with 403) and must outlive the server. */
-struct binding_server *binding_open(const struct lwm2m_config *cfg, const struct endpoints *endpoints,
-		struct lwm2m_error *err);
+/* Listens (a bad address or certificate is an error naming the option). Which devices may
+ * register, and their base URLs, come from the core's endpoints file (none: every device is
+ * refused with 403). */
+struct binding_server *binding_open(const struct lwm2m_config *cfg, struct lwm2m_error *err);
 /* Core thread: serve, and carry the core's requests to HTTP devices. */
 int binding_attach(struct binding_server *b, struct core *c);
 /* Core thread: requests in flight to devices end; the listener stops serving. */

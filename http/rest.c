@@ -1,6 +1,8 @@
 /* The REST server: libmicrohttpd in external-epoll mode on the core's loop, routing,
  * authentication, and the registration listing. */
 #include "rest_internal.h"
+#include "../conf/endpoints.h"
+#include "../objects/link_format.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -174,6 +176,49 @@ static enum MHD_Result route_client(struct rest_req *r, const struct rest_parsed
 	return rest_device_op(r, q);
 }
 
+/* The first LwM2M Server instance (/1/x) the device registered: its resource 9 is the
+ * Bootstrap-Request Trigger. -1 when it has none. */
+static int server_instance(const struct registration *reg)
+{
+	struct lf_object_list list;
+	struct lwm2m_error err;
+	int inst = -1;
+
+	if(!reg->links || lf_parse_object_list(reg->links, strlen(reg->links), &list, &err) != 0) return -1;
+	for(size_t i = 0; i < list.count && inst < 0; i++){
+		if(list.items[i].obj == 1 && list.items[i].has_inst) inst = list.items[i].inst;
+	}
+	lf_object_list_free(&list);
+	return inst;
+}
+
+/* Server-initiated bootstrap: Execute /1/x/9; the device then bootstraps as usual. */
+static enum MHD_Result bootstrap_trigger(struct rest_req *r, const struct rest_parsed *q)
+{
+	const struct registration *reg;
+	struct rest_parsed exec = *q;
+	int inst;
+
+	snprintf(r->endpoint, sizeof(r->endpoint), "%s", q->endpoint);
+	snprintf(r->prefix, sizeof(r->prefix), "%s", q->prefix);
+	r->has_prefix = q->has_prefix;
+	reg = registry_find(core_api_registry(r->srv->core), r->has_prefix ? r->prefix : NULL, r->endpoint);
+	if(!reg) return rest_reply_error(r, 404, "no registration for endpoint '%s'", r->endpoint);
+	inst = server_instance(reg);
+	if(inst < 0) return rest_reply_error(r, 409, "'%s' registered no LwM2M Server instance (/1/x) to trigger", r->endpoint);
+	/* Only the fields rest_device_op reads for an Execute without arguments. */
+	exec.route = REST_ROUTE_DEVICE_OP;
+	exec.kind = LWM2M_OP_EXECUTE;
+	exec.path.len = 3;
+	exec.path.ids[0] = 1;
+	exec.path.ids[1] = (uint16_t)inst;
+	exec.path.ids[2] = 9;
+	exec.has_path = true;
+	exec.has_payload = false;
+	exec.has_depth = false;
+	return rest_device_op(r, &exec);
+}
+
 static enum MHD_Result dispatch(struct rest_req *r, const struct rest_parsed *q)
 {
 	struct rest_server *s = r->srv;
@@ -202,6 +247,16 @@ static enum MHD_Result dispatch(struct rest_req *r, const struct rest_parsed *q)
 			json_t *j = core_api_request_json(s->core, q->request_id);
 			if(!j) return rest_reply_error(r, 404, "no request %lld (unknown, or forgotten after completion)", (long long)q->request_id);
 			return rest_reply_json(r, 200, j);
+		}
+		case REST_ROUTE_BOOTSTRAP_SESSIONS:
+			return rest_reply_json(r, 200, core_api_bootstrap_sessions(s->core));
+		case REST_ROUTE_BOOTSTRAP_TRIGGER:
+			return bootstrap_trigger(r, q);
+		case REST_ROUTE_ENDPOINTS_RELOAD: {
+			struct lwm2m_error err;
+			if(core_api_reload_endpoints(s->core, &err) != 0) return rest_reply_error(r, 400, "%s", err.msg);
+			return rest_reply_json(r, 200, json_pack("{s:b, s:I}", "success", 1, "entries",
+					(json_int_t)endpoints_count(core_api_endpoints(s->core))));
 		}
 		case REST_ROUTE_UNKNOWN:
 		case REST_ROUTE_PREFLIGHT:

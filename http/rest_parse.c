@@ -365,6 +365,31 @@ static unsigned get_only(const struct rest_input *in, struct rest_parsed *p, enu
 	return 0;
 }
 
+static unsigned post_only(const struct rest_input *in, struct rest_parsed *p, enum rest_route route,
+		const char *what)
+{
+	p->route = route;
+	if(strcmp(in->method, "POST")) return refuse(p, 405, "use POST on %s", what);
+	return 0;
+}
+
+/* POST /api/bootstrap/{ep}[?prefix=]: the endpoint whose Bootstrap-Request Trigger runs. */
+static unsigned bootstrap_trigger(const struct rest_input *in, struct rest_parsed *p, const char *ep)
+{
+	const char *prefix = rest_arg_get(in, "prefix");
+	unsigned status = post_only(in, p, REST_ROUTE_BOOTSTRAP_TRIGGER, "/api/bootstrap/{ep}");
+
+	if(status) return status;
+	if(!*ep || strlen(ep) > REST_ENDPOINT_MAX || strchr(ep, '/')) return refuse(p, 400, "missing or invalid endpoint name");
+	strcpy(p->endpoint, ep);
+	if(prefix){
+		if(strlen(prefix) > REST_PREFIX_MAX) return refuse(p, 400, "prefix too long");
+		strcpy(p->prefix, prefix);
+		p->has_prefix = true;
+	}
+	return 0;
+}
+
 /* ?ep=NAME (optional) &since=ID (default 0) &limit=N (1..10000, default 1000) */
 static unsigned send_list(const struct rest_input *in, struct rest_parsed *p)
 {
@@ -441,6 +466,11 @@ static unsigned route(const struct rest_input *in, const struct fmt_typer *typer
 	if(!strcmp(url, "/api/status")) return get_only(in, p, REST_ROUTE_STATUS, "/api/status");
 	if(!strncmp(url, "/api/requests/", 14)) return request_id(in, p, url + 14);
 	if(!strcmp(url, "/api/send")) return send_list(in, p);
+	if(!strcmp(url, "/api/bootstrap/sessions")){
+		return get_only(in, p, REST_ROUTE_BOOTSTRAP_SESSIONS, "/api/bootstrap/sessions");
+	}
+	if(!strncmp(url, "/api/bootstrap/", 15)) return bootstrap_trigger(in, p, url + 15);
+	if(!strcmp(url, "/api/endpoints/reload")) return post_only(in, p, REST_ROUTE_ENDPOINTS_RELOAD, "/api/endpoints/reload");
 	return refuse(p, 404, "no such resource: %s", url);
 }
 

@@ -61,6 +61,9 @@ enum rest_route {
 	REST_ROUTE_STATUS,
 	REST_ROUTE_REQUEST,           /* GET /api/requests/{id}: a queued request */
 	REST_ROUTE_SEND,              /* GET /api/send?ep=&since=&limit=: stored Send data */
+	REST_ROUTE_BOOTSTRAP_SESSIONS,  /* GET /api/bootstrap/sessions */
+	REST_ROUTE_BOOTSTRAP_TRIGGER,   /* POST /api/bootstrap/{ep}: execute its /1/x/9 */
+	REST_ROUTE_ENDPOINTS_RELOAD,    /* POST /api/endpoints/reload: re-read the endpoints file */
 };
 
 /* What the request asks for. Owns its payload, path list and nodes (rest_parsed_free);

@@ -36,7 +36,6 @@ struct plugin_ctx {
 	struct core *core;
 	struct doorbell bell;
 	struct rest_server *rest;   /* NULL when plugin_opt_http_listen is off */
-	struct endpoints *endpoints;   /* plugin_opt_endpoints_file, NULL when unset */
 	struct upstream *upstream;  /* the CoAP forwarder (core thread), NULL when off */
 	struct binding_server *binding;   /* the HTTP binding listener, NULL when off */
 	bool use_doorbell;
@@ -307,7 +306,7 @@ static void edge_thread_start(void *ctx)
 	}
 	if(p->cfg.coap_server.set){
 		struct lwm2m_error err;
-		p->upstream = upstream_start(p->core, p->endpoints, &err);
+		p->upstream = upstream_start(p->core, &err);
 		if(!p->upstream) core_log(p->core, CORE_LOG_ERR, "lwm2m: the CoAP forwarder could not start: %s", err.msg);
 	}
 }
@@ -446,7 +445,6 @@ static void ctx_free(struct plugin_ctx *p)
 	}
 	rest_free(p->rest);
 	binding_free(p->binding);
-	endpoints_free(p->endpoints);
 	conf_free(&p->cfg);
 	free(p);
 }
@@ -462,14 +460,15 @@ static int start_core(struct plugin_ctx *p)
 	if(p->core) p->bell.core = p->core;   /* before the thread that reads it starts */
 	/* Read before the core thread starts; typed with the core's object model. */
 	if(p->core && p->cfg.endpoints_file){
-		p->endpoints = endpoints_load_file(p->cfg.endpoints_file, core_api_model(p->core), &err);
-		if(!p->endpoints){
+		struct endpoints *eps = endpoints_load_file(p->cfg.endpoints_file, core_api_model(p->core), &err);
+		if(!eps){
 			mosquitto_log_printf(MOSQ_LOG_ERR, "lwm2m: plugin_opt_endpoints_file: %s", err.msg);
 			return MOSQ_ERR_INVAL;
 		}
+		core_api_set_endpoints(p->core, eps);   /* the core owns them from here */
 	}
 	if(p->core && p->cfg.http_binding_listen){
-		p->binding = binding_open(&p->cfg, p->endpoints, &err);
+		p->binding = binding_open(&p->cfg, &err);
 		if(!p->binding){
 			mosquitto_log_printf(MOSQ_LOG_ERR, "lwm2m: %s", err.msg);
 			return MOSQ_ERR_INVAL;

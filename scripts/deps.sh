@@ -7,7 +7,7 @@ packages=(
 	mosquitto mosquitto-dev libmosquitto-dev mosquitto-clients
 	libcbor-dev libuv1-dev libjansson-dev libexpat1-dev libsqlite3-dev uthash-dev
 	libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libcoap3-dev libcoap3-bin libmbedtls-dev libssl-dev
-	libcmocka-dev python3-paho-mqtt python3-cbor2 openssl curl gdb sqlite3
+	libcmocka-dev python3-paho-mqtt python3-cbor2 python3-cryptography openssl curl gdb sqlite3
 )
 
 missing=()

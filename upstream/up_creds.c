@@ -7,7 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static coap_session_t *psk_session(struct upstream *u, const struct endpoint_conf *conf, const char *endpoint)
+static coap_session_t *psk_session(struct upstream *u, coap_context_t *ctx, const struct endpoint_conf *conf,
+		const char *endpoint)
 {
 	const char *identity = endpoint_psk_identity(conf, endpoint);
 	coap_dtls_cpsk_t setup;
@@ -19,10 +20,10 @@ static coap_session_t *psk_session(struct upstream *u, const struct endpoint_con
 	setup.psk_info.key.s = conf->upstream.psk_key;
 	setup.psk_info.key.length = conf->upstream.psk_key_len;
 	/* libcoap copies identity and key into the session. */
-	return coap_new_client_session_psk2(u->ctx, NULL, &u->server, COAP_PROTO_DTLS, &setup);
+	return coap_new_client_session_psk2(ctx, NULL, &u->server, COAP_PROTO_DTLS, &setup);
 }
 
-static coap_session_t *pki_session(struct upstream *u, const struct endpoint_conf *conf)
+static coap_session_t *pki_session(struct upstream *u, coap_context_t *ctx, const struct endpoint_conf *conf)
 {
 	const struct endpoint_upstream *up = &conf->upstream;
 	coap_dtls_pki_t setup;
@@ -43,24 +44,34 @@ static coap_session_t *pki_session(struct upstream *u, const struct endpoint_con
 		setup.cert_chain_validation = 1;
 		setup.cert_chain_verify_depth = 3;
 	}
-	return coap_new_client_session_pki(u->ctx, NULL, &u->server, COAP_PROTO_DTLS, &setup);
+	return coap_new_client_session_pki(ctx, NULL, &u->server, COAP_PROTO_DTLS, &setup);
 }
 
 coap_session_t *up_creds_session(struct upstream *u, const char *endpoint, char *why, size_t why_size)
 {
-	const struct endpoint_conf *conf = endpoints_find(u->endpoints, endpoint);
+	const struct endpoint_conf *conf = endpoints_find(core_api_endpoints(u->c), endpoint);
+	coap_context_t *ctx;
 	coap_session_t *s = NULL;
 
-	if(u->proto == COAP_PROTO_UDP){
-		s = coap_new_client_session(u->ctx, NULL, &u->server, u->proto);
-	}else if(!conf || conf->upstream.kind == ENDPOINT_CRED_NONE){
+	if(u->proto != COAP_PROTO_UDP && (!conf || conf->upstream.kind == ENDPOINT_CRED_NONE)){
 		snprintf(why, why_size, "no DTLS credentials for '%s' in plugin_opt_endpoints_file", endpoint);
 		return NULL;
-	}else if(conf->upstream.kind == ENDPOINT_CRED_PSK){
-		s = psk_session(u, conf, endpoint);
-	}else{
-		s = pki_session(u, conf);
 	}
-	if(!s) snprintf(why, why_size, "cannot open a CoAP session (see the log above)");
+	ctx = up_context_for_new_session(u);
+	if(!ctx){
+		snprintf(why, why_size, "cannot create a CoAP context");
+		return NULL;
+	}
+	if(u->proto == COAP_PROTO_UDP) s = coap_new_client_session(ctx, NULL, &u->server, u->proto);
+	else if(conf->upstream.kind == ENDPOINT_CRED_PSK) s = psk_session(u, ctx, conf, endpoint);
+	else s = pki_session(u, ctx, conf);
+	if(!s){
+		struct up_shard *sh = NULL;
+		for(size_t i = 0; i < u->n_shards && !sh; i++){
+			if(u->shards[i]->ctx == ctx) sh = u->shards[i];
+		}
+		if(sh) sh->sessions--;
+		snprintf(why, why_size, "cannot open a CoAP session (see the log above)");
+	}
 	return s;
 }

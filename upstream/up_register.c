@@ -129,7 +129,11 @@ struct up_dev *up_dev_get(struct upstream *u, const struct registration *reg)
 
 	HASH_FIND_STR(u->devs, reg->key, d);
 	if(d){
-		d->gone = false;
+		if(d->gone){
+			/* Registered again while its De-register was pending: register afresh instead. */
+			d->gone = false;
+			if(d->want == UP_WANT_DEREGISTER) d->want = UP_WANT_REGISTER;
+		}
 		return d;
 	}
 	d = calloc(1, sizeof(*d));
@@ -223,8 +227,13 @@ static void backoff(struct up_dev *d, enum up_state state, uint16_t code, const 
 	if(state == UP_REFUSED){
 		ms = REFUSED_RETRY_MS;
 	}else{
+		/* At most a quarter of the lifetime: the device is back upstream well before its
+		 * registration there would have run out. */
+		uint64_t cap = d->lifetime_s ? d->lifetime_s * 250u : BACKOFF_MAX_MS;
+		if(cap > BACKOFF_MAX_MS) cap = BACKOFF_MAX_MS;
+		if(cap < BACKOFF_FIRST_MS) cap = BACKOFF_FIRST_MS;
 		d->backoff_ms = d->backoff_ms ? d->backoff_ms * 2 : BACKOFF_FIRST_MS;
-		if(d->backoff_ms > BACKOFF_MAX_MS) d->backoff_ms = BACKOFF_MAX_MS;
+		if(d->backoff_ms > cap) d->backoff_ms = (uint32_t)cap;
 		/* Jitter, so many devices do not all come back in the same millisecond. */
 		ms = d->backoff_ms - d->backoff_ms / 4 + (uint32_t)(rand() % (int)(d->backoff_ms / 2 + 1));
 	}
@@ -313,6 +322,7 @@ static int send_pdu(struct up_dev *d, coap_pdu_t *pdu, const uint8_t *body, size
 			return -1;
 		}
 	}
+	up_touch(d->u, d->session);
 	return coap_send(d->session, pdu) == COAP_INVALID_MID ? -1 : 0;
 }
 
@@ -609,12 +619,20 @@ coap_response_t up_register_response(struct up_dev *d, const coap_pdu_t *receive
 
 	if(sent == UP_WANT_DEREGISTER){
 		struct upstream *u = d->u;
-		d->busy = false;
-		u->inflight--;
 		up_log(u, CORE_LOG_INFO, "endpoint '%s' de-registered from /%s (%u.%02u)", d->endpoint, d->location,
 				cls, code % 100);
-		up_dev_free(d);
-		pump(u);
+		d->location[0] = '\0';
+		if(d->gone){
+			d->busy = false;
+			u->inflight--;
+			up_dev_free(d);
+			pump(u);
+			return COAP_RESPONSE_OK;
+		}
+		/* The device registered again meanwhile. */
+		d->state = UP_IDLE;
+		d->want = UP_WANT_REGISTER;
+		finish(d);
 		return COAP_RESPONSE_OK;
 	}
 	if(sent == UP_WANT_REGISTER) register_answer(d, received, cls, code);

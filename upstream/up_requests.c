@@ -156,6 +156,7 @@ static void complete(struct up_request *r, uint16_t code, const char *diag)
 	if(!r->code) r->code = code;
 	if(diag) snprintf(r->diag, sizeof(r->diag), "%s", diag);
 	coap_async_trigger(r->async);
+	up_touch(r->d->u, r->d->session);
 }
 
 static void fill_answer(struct up_request *r, coap_resource_t *resource, coap_session_t *session,
@@ -166,7 +167,7 @@ static void fill_answer(struct up_request *r, coap_resource_t *resource, coap_se
 	size_t len = r->payload_len;
 	uint16_t ct = r->ct;
 	bool has_ct = r->has_ct;
-	char why[200];
+	char why[LWM2M_ERROR_MSG_MAX + 64];
 
 	buf_init(&conv, 0);
 	if(r->code / 100 == 2 && has_ct && r->has_accept && r->accept != ct && len){
@@ -291,7 +292,7 @@ static void on_notify(void *ctx, uint16_t cf, const uint8_t *payload, size_t len
 	struct lwm2m_buf conv;
 	coap_pdu_t *pdu;
 	bool con;
-	char why[200];
+	char why[LWM2M_ERROR_MSG_MAX + 64];
 
 	if(!d->session || !o->established) return;
 	buf_init(&conv, 0);
@@ -317,6 +318,7 @@ static void on_notify(void *ctx, uint16_t cf, const uint8_t *payload, size_t len
 			coap_delete_pdu(pdu);
 			pdu = NULL;
 		}
+		up_touch(d->u, d->session);
 		if(pdu && coap_send(d->session, pdu) != COAP_INVALID_MID && con){
 			o->since_con = 0;
 			o->last_con_ms = now_ms();
@@ -458,6 +460,7 @@ void up_requests_drop(struct up_dev *d, const char *why)
 		/* The server still gets an answer: the second pass finds no request and says why. */
 		coap_async_set_app_data(r->async, NULL);
 		if(!r->answered) coap_async_trigger(r->async);
+		up_touch(d->u, d->session);
 		request_free(r);
 	}
 	while((o = d->observers) != NULL){

@@ -113,6 +113,7 @@ void up_send_pump(struct up_dev *d)
 		coap_delete_pdu(pdu);
 		return;
 	}
+	up_touch(d->u, d->session);
 	if(coap_send(d->session, pdu) == COAP_INVALID_MID) return;
 	d->send_busy = true;
 }

@@ -33,6 +33,12 @@ int64_t up_now_wall_ms(void)
 
 void up_session_retire(struct upstream *u, coap_session_t *session)
 {
+	struct up_shard *sh = up_shard_of(u, session);
+
+	if(sh){
+		sh->sessions--;
+		sh->dirty = true;
+	}
 	coap_session_set_app_data(session, NULL);
 	if(u->n_retired == u->cap_retired){
 		size_t cap = u->cap_retired ? u->cap_retired * 2 : 16;
@@ -60,49 +66,68 @@ static void release_retired(struct upstream *u)
 
 /* ---- libcoap on the core loop ---- */
 
-static void process(struct upstream *u)
-{
-	if(!u->ctx) return;
-	coap_io_process(u->ctx, COAP_IO_NO_WAIT);
-}
-
-static void on_timer(uv_timer_t *t)
-{
-	process(t->data);
-}
-
-/* libcoap keeps its retransmissions and async triggers in a timerfd inside its own epoll
- * set, so its fd turns readable whenever it has work; the timer is the fallback for what
- * coap_io_prepare_epoll reports as due. */
-static void arm(struct upstream *u)
+/* libcoap keeps its retransmissions and async triggers in a timerfd inside each context's
+ * own epoll set, so a context's fd turns readable whenever it has work - once
+ * coap_io_prepare_epoll has set that timer after the last change. The uv timer backs it
+ * up at millisecond resolution, so the loop never spins. */
+static void arm(struct up_shard *sh)
 {
 	coap_tick_t now;
 	unsigned ms;
 
-	if(u->stopping || !u->ctx) return;
-	release_retired(u);
+	sh->dirty = false;
 	coap_ticks(&now);
-	/* 0 = nothing due (libcoap's own timerfd wakes the fd otherwise); the timer only
-	 * backs it up, at millisecond resolution so the loop never spins. */
-	ms = coap_io_prepare_epoll(u->ctx, now);
-	if(ms == 0){
-		uv_timer_stop(&u->timer);
-		return;
-	}
-	uv_timer_start(&u->timer, on_timer, ms, 0);
+	ms = coap_io_prepare_epoll(sh->ctx, now);
+	if(ms == 0) uv_timer_stop(&sh->timer);
+	else uv_timer_start(&sh->timer, sh_on_timer_cb, ms, 0);
+}
+
+static void process(struct up_shard *sh)
+{
+	if(sh->u->stopping) return;
+	coap_io_process(sh->ctx, COAP_IO_NO_WAIT);
+	sh->dirty = true;
+}
+
+void sh_on_timer_cb(uv_timer_t *t)
+{
+	process(t->data);
 }
 
 static void on_poll(uv_poll_t *h, int status, int events)
 {
-	struct upstream *u = h->data;
 	(void)status;
 	(void)events;
-	process(u);
+	process(h->data);
 }
 
+/* After each loop turn: only the shards something happened on are prepared again, so the
+ * cost of a turn does not grow with the number of shards (libcoap walks every session of
+ * a context in coap_io_prepare_epoll). */
 static void on_check(uv_check_t *h)
 {
-	arm(h->data);
+	struct upstream *u = h->data;
+
+	if(u->stopping) return;
+	release_retired(u);
+	for(size_t i = 0; i < u->n_shards; i++){
+		if(u->shards[i]->dirty) arm(u->shards[i]);
+	}
+}
+
+struct up_shard *up_shard_of(struct upstream *u, const coap_session_t *session)
+{
+	coap_context_t *ctx = coap_session_get_context(session);
+	for(size_t i = 0; i < u->n_shards; i++){
+		if(u->shards[i]->ctx == ctx) return u->shards[i];
+	}
+	return NULL;
+}
+
+void up_touch(struct upstream *u, const coap_session_t *session)
+{
+	struct up_shard *sh = session ? up_shard_of(u, session) : NULL;
+	if(sh) sh->dirty = true;
 }
 
 /* ---- libcoap callbacks ---- */
@@ -190,7 +215,8 @@ static void hook_uplink(void *ctx, const struct registration *reg)
 
 	if(!reg->queue_mode) return;
 	HASH_FIND_STR(u->devs, reg->key, d);
-	if(d && d->state == UP_REGISTERED) up_dev_want(d, UP_WANT_UPDATE, false);
+	/* While its Register is in flight too: the Update follows the answer. */
+	if(d && (d->state == UP_REGISTERED || d->state == UP_REGISTERING)) up_dev_want(d, UP_WANT_UPDATE, false);
 }
 
 static void hook_send(void *ctx, const struct registration *reg, int64_t send_id, uint16_t cf,
@@ -261,33 +287,86 @@ static int resolve_server(struct upstream *u, struct lwm2m_error *err)
 	return 0;
 }
 
-static int open_context(struct upstream *u, struct lwm2m_error *err)
+static void on_shard_closed(uv_handle_t *h)
+{
+	struct up_shard *sh = h->data;
+	struct upstream *u = sh->u;
+
+	if(--sh->open_handles == 0) free(sh);
+	if(--u->open_handles == 0){
+		free(u->shards);
+		free(u);
+	}
+}
+
+/* A new libcoap context with its own epoll fd on the core loop. */
+static struct up_shard *shard_new(struct upstream *u)
 {
 	uv_loop_t *loop = core_api_loop(u->c);
+	struct up_shard *sh;
+	coap_resource_t *unknown;
 	int fd;
 
-	coap_startup();
-	u->ctx = coap_new_context(NULL);
-	if(!u->ctx) return lwm2m_fail(err, LWM2M_ENOMEM, -1, "upstream: cannot create the CoAP context");
-	coap_context_set_block_mode(u->ctx, COAP_BLOCK_USE_LIBCOAP);
-	coap_register_response_handler(u->ctx, on_response);
-	coap_register_nack_handler(u->ctx, on_nack);
-	coap_register_event_handler(u->ctx, on_event);
-	u->unknown = coap_resource_unknown_init2(up_handle_request, 0);
-	if(!u->unknown) return lwm2m_fail(err, LWM2M_ENOMEM, -1, "upstream: cannot create the request handler");
-	for(coap_request_t m = COAP_REQUEST_GET; m <= COAP_REQUEST_IPATCH; m++){
-		coap_register_request_handler(u->unknown, m, up_handle_request);
+	if(u->n_shards == u->cap_shards){
+		size_t cap = u->cap_shards ? u->cap_shards * 2 : 4;
+		struct up_shard **a = realloc(u->shards, cap * sizeof(*a));
+		if(!a) return NULL;
+		u->shards = a;
+		u->cap_shards = cap;
 	}
-	coap_add_resource(u->ctx, u->unknown);
-	fd = coap_context_get_coap_fd(u->ctx);
-	if(fd < 0) return lwm2m_fail(err, LWM2M_ENOTSUP, -1, "upstream: libcoap has no epoll fd");
-	if(uv_poll_init(loop, &u->poll, fd) != 0) return lwm2m_fail(err, LWM2M_ENOTSUP, -1, "upstream: cannot poll libcoap's fd");
-	uv_timer_init(loop, &u->timer);
+	sh = calloc(1, sizeof(*sh));
+	if(!sh) return NULL;
+	sh->u = u;
+	sh->ctx = coap_new_context(NULL);
+	unknown = sh->ctx ? coap_resource_unknown_init2(up_handle_request, 0) : NULL;
+	fd = sh->ctx ? coap_context_get_coap_fd(sh->ctx) : -1;
+	if(!unknown || fd < 0 || uv_poll_init(loop, &sh->poll, fd) != 0){
+		if(unknown) coap_delete_resource(sh->ctx, unknown);
+		if(sh->ctx) coap_free_context(sh->ctx);
+		free(sh);
+		return NULL;
+	}
+	coap_context_set_block_mode(sh->ctx, COAP_BLOCK_USE_LIBCOAP);
+	coap_register_response_handler(sh->ctx, on_response);
+	coap_register_nack_handler(sh->ctx, on_nack);
+	coap_register_event_handler(sh->ctx, on_event);
+	for(coap_request_t m = COAP_REQUEST_GET; m <= COAP_REQUEST_IPATCH; m++){
+		coap_register_request_handler(unknown, m, up_handle_request);
+	}
+	coap_add_resource(sh->ctx, unknown);
+	uv_timer_init(loop, &sh->timer);
+	sh->poll.data = sh->timer.data = sh;
+	sh->open_handles = 2;
+	u->open_handles += 2;
+	uv_poll_start(&sh->poll, UV_READABLE, on_poll);
+	u->shards[u->n_shards++] = sh;
+	return sh;
+}
+
+coap_context_t *up_context_for_new_session(struct upstream *u)
+{
+	struct up_shard *sh = NULL;
+
+	for(size_t i = 0; i < u->n_shards && !sh; i++){
+		if(u->shards[i]->sessions < u->cfg->coap_sessions_per_context) sh = u->shards[i];
+	}
+	if(!sh) sh = shard_new(u);
+	if(!sh) return NULL;
+	sh->sessions++;
+	sh->dirty = true;
+	return sh->ctx;
+}
+
+static int open_loop(struct upstream *u, struct lwm2m_error *err)
+{
+	uv_loop_t *loop = core_api_loop(u->c);
+
+	coap_startup();
 	uv_check_init(loop, &u->check);
-	u->poll.data = u->timer.data = u->check.data = u;
-	u->open_handles = 3;
-	uv_poll_start(&u->poll, UV_READABLE, on_poll);
+	u->check.data = u;
+	u->open_handles = 1;
 	uv_check_start(&u->check, on_check);
+	if(!shard_new(u)) return lwm2m_fail(err, LWM2M_ENOMEM, -1, "upstream: cannot create a CoAP context");
 	return 0;
 }
 
@@ -307,7 +386,7 @@ static void register_existing(struct upstream *u)
 	if(n) up_log(u, CORE_LOG_INFO, "registering %zu devices at the server", n);
 }
 
-struct upstream *upstream_start(struct core *c, const struct endpoints *endpoints, struct lwm2m_error *err)
+struct upstream *upstream_start(struct core *c, struct lwm2m_error *err)
 {
 	struct upstream *u = calloc(1, sizeof(*u));
 	struct core_listener l = {
@@ -321,8 +400,7 @@ struct upstream *upstream_start(struct core *c, const struct endpoints *endpoint
 	}
 	u->c = c;
 	u->cfg = core_api_config(c);
-	u->endpoints = endpoints;
-	if(resolve_server(u, err) != 0 || open_context(u, err) != 0){
+	if(resolve_server(u, err) != 0 || open_loop(u, err) != 0){
 		upstream_stop(u);
 		return NULL;
 	}
@@ -340,7 +418,7 @@ static void drain_deregistrations(struct upstream *u)
 	uint64_t deadline = uv_hrtime() + 2000000000ull;
 
 	while(u->inflight > 0 && uv_hrtime() < deadline){
-		coap_io_process(u->ctx, 50);
+		for(size_t i = 0; i < u->n_shards; i++) coap_io_process(u->shards[i]->ctx, u->n_shards > 1 ? 5 : 50);
 	}
 }
 
@@ -348,7 +426,10 @@ static void drain_deregistrations(struct upstream *u)
 static void on_closed(uv_handle_t *h)
 {
 	struct upstream *u = h->data;
-	if(--u->open_handles == 0) free(u);
+	if(--u->open_handles == 0){
+		free(u->shards);
+		free(u);
+	}
 }
 
 void upstream_stop(struct upstream *u)
@@ -357,7 +438,7 @@ void upstream_stop(struct upstream *u)
 
 	if(!u) return;
 	core_api_set_listener(u->c, NULL);
-	if(u->ctx && u->cfg->coap_deregister_on_shutdown && up_deregister_all(u) > 0){
+	if(u->n_shards && u->cfg->coap_deregister_on_shutdown && up_deregister_all(u) > 0){
 		drain_deregistrations(u);
 	}
 	u->stopping = true;
@@ -366,13 +447,19 @@ void upstream_stop(struct upstream *u)
 	}
 	release_retired(u);
 	free(u->retired);
-	if(u->ctx) coap_free_context(u->ctx);
-	u->ctx = NULL;
+	u->retired = NULL;
 	if(u->open_handles == 0){
+		free(u->shards);
 		free(u);
 		return;
 	}
-	uv_close((uv_handle_t *)&u->poll, on_closed);
-	uv_close((uv_handle_t *)&u->timer, on_closed);
+	for(size_t i = 0; i < u->n_shards; i++){
+		struct up_shard *sh = u->shards[i];
+		coap_free_context(sh->ctx);
+		sh->ctx = NULL;
+		uv_poll_stop(&sh->poll);
+		uv_close((uv_handle_t *)&sh->poll, on_shard_closed);
+		uv_close((uv_handle_t *)&sh->timer, on_shard_closed);
+	}
 	uv_close((uv_handle_t *)&u->check, on_closed);
 }

@@ -9,13 +9,12 @@
 
 struct core;
 struct upstream;
-struct endpoints;
 
 /* Creates the libcoap context on the core loop, registers every device the core has (those
- * restored from plugin_opt_state_db included) and listens to the core from then on.
- * endpoints (plugin_opt_endpoints_file, may be NULL) gives per-endpoint credentials and
- * must outlive the forwarder. NULL with err set when the server cannot be used. */
-struct upstream *upstream_start(struct core *c, const struct endpoints *endpoints, struct lwm2m_error *err);
+ * restored from plugin_opt_state_db included) and listens to the core from then on. Each
+ * device's credentials come from the core's endpoints file when its session opens. NULL
+ * with err set when the server cannot be used. */
+struct upstream *upstream_start(struct core *c, struct lwm2m_error *err);
 
 /* Stops listening to the core; with plugin_opt_coap_shutdown deregister, De-registers every
  * device (waiting at most 2 s for the answers); frees every session. Core thread. */

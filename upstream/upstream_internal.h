@@ -78,17 +78,27 @@ struct up_dev {
 	int64_t send_cursor;          /* the last stored Send id the server accepted */
 };
 
+/* One libcoap context with its own epoll fd on the core loop: coap_io_prepare_epoll and
+ * coap_io_process walk every session of a context, so many devices are spread over several
+ * contexts of at most plugin_opt_coap_sessions_per_context sessions. */
+struct up_shard {
+	struct upstream *u;
+	coap_context_t *ctx;
+	uv_poll_t poll;
+	uv_timer_t timer;                    /* libcoap's next due time */
+	unsigned sessions;
+	bool dirty;                          /* touched this turn: prepare it again */
+	unsigned open_handles;
+};
+
 struct upstream {
 	struct core *c;
 	const struct lwm2m_config *cfg;
-	const struct endpoints *endpoints;   /* per-endpoint credentials; may be NULL */
-	coap_context_t *ctx;
 	coap_address_t server;
 	coap_proto_t proto;
-	coap_resource_t *unknown;            /* receives every request the server sends */
-	uv_poll_t poll;
-	uv_timer_t timer;                    /* libcoap's next due time */
-	uv_check_t check;                    /* after each loop turn: arm the timer */
+	struct up_shard **shards;
+	size_t n_shards, cap_shards;
+	uv_check_t check;                    /* after each loop turn: arm the touched shards */
 	struct up_dev *devs;                 /* by key */
 	struct up_dev *wait_head, *wait_tail;
 	unsigned inflight;
@@ -104,6 +114,12 @@ void up_log(struct upstream *u, enum core_log_level level, const char *fmt, ...)
 void up_emit_state(struct up_dev *d);
 struct up_dev *up_dev_of_session(coap_session_t *session);
 int64_t up_now_wall_ms(void);
+/* The context a new session goes into (a new shard when all are full); NULL on failure. */
+coap_context_t *up_context_for_new_session(struct upstream *u);
+struct up_shard *up_shard_of(struct upstream *u, const coap_session_t *session);
+/* Something was sent on session: its context's timer must be prepared again. */
+void up_touch(struct upstream *u, const coap_session_t *session);
+void sh_on_timer_cb(uv_timer_t *t);
 /* Detach a session from its device and release it once libcoap is not inside a callback
  * (releasing the session a callback runs for would free it under libcoap's feet). */
 void up_session_retire(struct upstream *u, coap_session_t *session);

@@ -163,7 +163,14 @@ static void check(const struct rest_input *in, int rc, const struct rest_parsed 
 			break;
 		case REST_ROUTE_EVENTS:
 		case REST_ROUTE_STATUS:
+		case REST_ROUTE_BOOTSTRAP_SESSIONS:
 			CHECK(!strcmp(in->method, "GET"));
+			break;
+		case REST_ROUTE_ENDPOINTS_RELOAD:
+			CHECK(!strcmp(in->method, "POST"));
+			break;
+		case REST_ROUTE_BOOTSTRAP_TRIGGER:
+			CHECK(!strcmp(in->method, "POST") && q->endpoint[0] && !strchr(q->endpoint, '/'));
 			break;
 		case REST_ROUTE_SEND:
 			CHECK(!strcmp(in->method, "GET") && q->since >= 0 && q->limit >= 1 && q->limit <= 10000);

@@ -265,7 +265,8 @@ class Broker:
         if SANITIZE and self.plugin:
             env["LD_PRELOAD"] = "%s:%s" % (asan_runtime(), nodlclose_shim(self.res.tmp))
             env["ASAN_OPTIONS"] = ("detect_leaks=1:halt_on_error=1:fast_unwind_on_malloc=0:"
-                                   "malloc_context_size=40:detect_stack_use_after_return=0")
+                                   "malloc_context_size=40:detect_stack_use_after_return=0"
+                                   + getattr(self, "asan_extra", ""))
             env["LSAN_OPTIONS"] = "suppressions=%s:print_suppressions=0" % LSAN_SUPP
             env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1"
         return env

@@ -300,6 +300,70 @@ def dtls(peer_psk):
         b.stop()
 
 
+SIM = os.path.join(h.BUILD_DIR, "tools", "lwm2m-sim")
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def sim_fault():
+    """100 lwm2m-sim devices, 10 sessions per libcoap context; the server goes away and
+    comes back: every device is registered again, fds and memory return to their level."""
+    import subprocess
+    peer = CoapPeer()
+    peer.start()
+    opts = [("coap_server", "coap://127.0.0.1:%d" % peer.port), ("coap_sessions_per_context", "10")]
+    b = h.rest_broker(res, "upstream-sim", plugin_opts=opts)
+    # ASan keeps freed memory in a quarantine (256 MB by default): RSS would measure that.
+    b.asan_extra = ":quarantine_size_mb=1"
+    sim = None
+    try:
+        if not res.check(b.start(), "broker for the lwm2m-sim fault test starts"):
+            return
+        sim = subprocess.Popen([SIM, "--port", str(b.port), "--count", "100", "--ep-prefix", "sim-",
+                                "--lifetime", "60"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        eps = {"sim-%d" % i for i in range(100)}
+        registered = lambda: {e["ep"] for e in peer.events if e.get("event") == "register"} >= eps
+        res.check(h.wait_until(registered, 30), "the 100 lwm2m-sim devices are registered at the server")
+        r = peer.request("sim-42", "GET", "/3/0/1")
+        res.check(r.get("code") == "2.05" and bytes.fromhex(r.get("payload_hex") or "").find(b"lwm2m-sim") >= 0,
+                  "the server reads /3/0/1 of an lwm2m-sim device through the bridge", r)
+        time.sleep(0.5)
+        fds0 = len(os.listdir("/proc/%d/fd" % b.proc.pid))
+        rss0 = rss_kb(b.proc.pid)
+        peer.kill()
+        res.check(h.wait_until(lambda: upstream_of(b, "sim-7").get("state") == "backoff", 60),
+                  "the server gone -> the devices back off", upstream_of(b, "sim-7"))
+        mark = peer.mark()
+        t0 = time.monotonic()
+        peer.restart()
+        back = lambda: {e["ep"] for e in peer.events[mark:] if e.get("event") == "register"} >= eps
+        ok = h.wait_until(back, 60)
+        res.check(ok, "all 100 are registered again within their lifetime (%.1f s)" % (time.monotonic() - t0))
+        time.sleep(1.0)
+        fds1 = len(os.listdir("/proc/%d/fd" % b.proc.pid))
+        rss1 = rss_kb(b.proc.pid)
+        res.check(fds1 <= fds0 + 2, "file descriptors back to their level (%d -> %d)" % (fds0, fds1))
+        res.check(rss1 <= rss0 * 1.25 + 2048, "RSS back to its level (%d -> %d KiB)" % (rss0, rss1))
+        c = h.rest_call(b.http_port, "GET", "/api/clients?limit=200").json or {}
+        states = {x.get("upstream", {}).get("state") for x in c.get("clients", [])}
+        res.equal(states, {"registered"}, "every device shows upstream state registered")
+    finally:
+        if sim:
+            sim.terminate()
+            try:
+                sim.wait(10)
+            except Exception:
+                sim.kill()
+        b.stop()
+        peer.stop()
+
+
 def main():
     peer = CoapPeer(request_timeout_ms=8000)
     b = None
@@ -332,6 +396,7 @@ def main():
             res.check(peer.wait_deregister("dev1", 5, mark) is not None,
                       "a clean shutdown de-registers the devices upstream (plugin_opt_coap_shutdown deregister)")
         res.section("restart with state_db", restart_with_state, peer)
+        res.section("100 lwm2m-sim devices, server outage", sim_fault)
         peer_psk = CoapPeer(psk={"secure-1": b"secret1"})
         try:
             peer_psk.start()

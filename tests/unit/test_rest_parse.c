@@ -149,6 +149,25 @@ static void assert_path(const struct lwm2m_path *p, const char *text)
 
 /* ---- arguments ---- */
 
+static void test_bootstrap_routes(void **state)
+{
+	struct call *c;
+	(void)state;
+
+	done(accepted(REST_ROUTE_BOOTSTRAP_SESSIONS, "GET", "/api/bootstrap/sessions", NULL, NULL, NULL));
+	refused(405, "use GET on /api/bootstrap/sessions", "POST", "/api/bootstrap/sessions", NULL, NULL, NULL);
+	c = accepted(REST_ROUTE_BOOTSTRAP_TRIGGER, "POST", "/api/bootstrap/dev-7", "prefix=t1", NULL, NULL);
+	assert_string_equal(c->out.endpoint, "dev-7");
+	assert_true(c->out.has_prefix);
+	assert_string_equal(c->out.prefix, "t1");
+	done(c);
+	refused(405, "use POST on /api/bootstrap/{ep}", "GET", "/api/bootstrap/dev-7", NULL, NULL, NULL);
+	refused(400, "missing or invalid endpoint name", "POST", "/api/bootstrap/a/b", NULL, NULL, NULL);
+	refused(400, "missing or invalid endpoint name", "POST", "/api/bootstrap/", NULL, NULL, NULL);
+	done(accepted(REST_ROUTE_ENDPOINTS_RELOAD, "POST", "/api/endpoints/reload", NULL, NULL, NULL));
+	refused(405, "use POST on /api/endpoints/reload", "GET", "/api/endpoints/reload", NULL, NULL, NULL);
+}
+
 static void test_arg_lookup(void **state)
 {
 	struct rest_arg args[] = { { "Depth", "1" }, { "depth", "2" }, { "flag", NULL }, { "flag", "x" }, { "e", "" } };
@@ -772,6 +791,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_arg_lookup),
+		cmocka_unit_test(test_bootstrap_routes),
 		cmocka_unit_test(test_route_kinds),
 		cmocka_unit_test(test_client_list),
 		cmocka_unit_test(test_events_status_preflight),
