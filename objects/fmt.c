@@ -45,6 +45,7 @@ void fmt_dec_init(struct fmt_dec *d, const struct fmt_typer *typer, const struct
 	d->typer = typer;
 	d->out = out;
 	d->err = err;
+	d->pool = NULL;   /* decoders that share string blocks set their own */
 	/* Every node costs at least one input byte in every format except a lone empty string
 	 * in plain text: bounding by the input keeps memory proportional to it. */
 	if(input_len < SIZE_MAX && input_len + 1 < max) max = input_len + 1;

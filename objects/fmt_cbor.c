@@ -23,6 +23,7 @@ void fmt_cbor_rd_init(struct fmt_cbor_rd *r, const uint8_t *buf, size_t len,
 	r->p = buf;
 	r->end = buf + len;
 	r->err = err;
+	r->pool = NULL;
 }
 
 static const char *const major_names[] = {
@@ -453,6 +454,12 @@ static int wire_mismatch(struct fmt_cbor_rd *r, const struct wire *w, enum lwm2m
 			lwm2m_type_name(want), wire_names[w->kind], w->off);
 }
 
+static int set_bytes(struct fmt_cbor_rd *r, struct lwm2m_value *v, enum lwm2m_type t,
+		const uint8_t *p, size_t len)
+{
+	return r->pool ? node_pool_set_bytes(r->pool, v, t, p, len) : value_set_bytes(v, t, p, len);
+}
+
 static int set_text(struct fmt_cbor_rd *r, const struct wire *w, enum lwm2m_type t,
 		const struct fmt_where *what, struct lwm2m_value *out)
 {
@@ -460,7 +467,7 @@ static int set_text(struct fmt_cbor_rd *r, const struct wire *w, enum lwm2m_type
 		return wfail(r, what, LWM2M_EINVAL, (long)w->off, "invalid UTF-8 in the text at byte %zu",
 				w->off);
 	}
-	if(value_set_bytes(out, t, w->data, w->len) != 0){
+	if(set_bytes(r, out, t, w->data, w->len) != 0){
 		return lwm2m_fail(r->err, LWM2M_ENOMEM, (long)w->off, "out of memory");
 	}
 	return 0;
@@ -584,7 +591,7 @@ static int read_value_fast(struct fmt_cbor_rd *r, enum lwm2m_type want, const st
 			*rc = wfail(r, what, LWM2M_EINVAL, (long)h.off, "invalid UTF-8 in the text at byte %zu", h.off);
 			return 1;
 		}
-		*rc = value_set_bytes(out, LWM2M_TYPE_STRING, r->p, (size_t)h.arg) == 0 ? 0 :
+		*rc = set_bytes(r, out, LWM2M_TYPE_STRING, r->p, (size_t)h.arg) == 0 ? 0 :
 			lwm2m_fail(r->err, LWM2M_ENOMEM, (long)h.off, "out of memory");
 		r->p += h.arg;
 		return 1;
@@ -789,6 +796,7 @@ int fmt_cbor_decode(const uint8_t *buf, size_t len, const struct lwm2m_path *req
 	if(rc) return rc;
 	if(len == 0) return lwm2m_fail(err, LWM2M_EINVAL, 0, "CBOR: empty payload");
 	fmt_dec_init(&d, typer, lim, len, out, err);
+	d.pool = NULL;                  /* one value: nothing to share a block with */
 	fmt_cbor_rd_init(&r, buf, len, err);
 	rc = fmt_dec_push(&d, 0, &node);
 	if(rc) return rc;

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "fmt.h"
 #include "node.h"
@@ -51,6 +52,9 @@ struct fmt_dec {
 	bool nested;        /* ... or a node equal to or inside the one before it */
 	uint8_t last_len;   /* the last placed node's path length and key */
 	uint64_t last_key;
+	/* Where string values are copied (NULL: an allocation each). fmt_dec_init leaves it
+	 * alone: a decoder that reads it sets it first. */
+	struct node_pool *pool;
 };
 
 /* Limits from `lim` (NULL = defaults); the node bound also never exceeds input_len + 1, so
@@ -182,6 +186,7 @@ struct fmt_cbor_rd {
 	const uint8_t *p;
 	const uint8_t *end;
 	struct lwm2m_error *err;
+	struct node_pool *pool;  /* fmt_cbor_read_value's strings (NULL, the default: malloc) */
 };
 
 struct fmt_cbor_head {
@@ -251,6 +256,101 @@ const char *fmt_where_str(const struct fmt_where *w, char *buf, size_t size);
  * writes one). */
 int fmt_cbor_read_value(struct fmt_cbor_rd *r, enum lwm2m_type want, const struct fmt_where *what,
 		struct lwm2m_value *out);
+
+/* The n (1, 2, 4 or 8) big-endian argument bytes at p. */
+static inline uint64_t fmt_cbor_be(const uint8_t *p, size_t n)
+{
+	switch(n){
+	case 1: return p[0];
+	case 2: return (uint64_t)p[0] << 8 | p[1];
+	case 4: return (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 | p[3];
+	default:
+		return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
+			(uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+			(uint64_t)p[6] << 8 | p[7];
+	}
+}
+
+/* fmt_utf8_valid, with text that is all ASCII (nearly all of it) settled here, eight bytes
+ * at a time. */
+static inline bool fmt_text_valid(const uint8_t *p, size_t len)
+{
+	uint64_t any = 0, w;
+	size_t i = 0;
+
+	for(; i + 8 <= len; i += 8){
+		memcpy(&w, p + i, 8);
+		any |= w;
+	}
+	for(; i < len; i++) any |= p[i];
+	return !(any & 0x8080808080808080ull) || fmt_utf8_valid(p, len);
+}
+
+/* fmt_cbor_read_value with the items of most values decoded in place: an integer for an
+ * Integer (or untyped) resource, a float for a Float, a boolean for a Boolean, valid text
+ * for a String. Anything else, malformed input included, goes to fmt_cbor_read_value from
+ * the item's start. */
+static inline int fmt_cbor_read_value_inline(struct fmt_cbor_rd *r, enum lwm2m_type want,
+		const struct fmt_where *what, struct lwm2m_value *out)
+{
+	const uint8_t *p = r->p;
+	size_t avail = (size_t)(r->end - p), n = 0;
+	uint64_t arg;
+	uint8_t ib, ai;
+
+	if(avail == 0) return fmt_cbor_read_value(r, want, what, out);
+	ib = *p;
+	ai = ib & 0x1f;
+	if(ai < 24){
+		arg = ai;
+	}else if(ai <= 27 && avail > ((size_t)1 << (ai - 24))){
+		n = (size_t)1 << (ai - 24);
+		arg = fmt_cbor_be(p + 1, n);
+	}else{
+		return fmt_cbor_read_value(r, want, what, out);
+	}
+	switch(ib >> 5){
+	case FMT_CBOR_UINT:
+	case FMT_CBOR_NEGINT:
+		if((want != LWM2M_TYPE_INTEGER && want != LWM2M_TYPE_NONE) || arg > (uint64_t)INT64_MAX) break;
+		out->type = LWM2M_TYPE_INTEGER;
+		out->v.i = ib >> 5 == FMT_CBOR_UINT ? (int64_t)arg : -1 - (int64_t)arg;
+		r->p = p + 1 + n;
+		return 0;
+	case FMT_CBOR_SIMPLE:
+		if(ai >= 25 && ai <= 27){
+			float f;
+			uint32_t b32 = (uint32_t)arg;
+			if(want != LWM2M_TYPE_FLOAT && want != LWM2M_TYPE_NONE) break;
+			out->type = LWM2M_TYPE_FLOAT;
+			if(ai == 27){
+				memcpy(&out->v.f, &arg, sizeof(out->v.f));
+			}else if(ai == 26){
+				memcpy(&f, &b32, sizeof(f));
+				out->v.f = f;
+			}else{
+				out->v.f = fmt_half_to_double((uint16_t)arg);
+			}
+			r->p = p + 1 + n;
+			return 0;
+		}
+		if(ib != 0xf4 && ib != 0xf5) break;
+		if(want != LWM2M_TYPE_BOOLEAN && want != LWM2M_TYPE_NONE) break;
+		out->type = LWM2M_TYPE_BOOLEAN;
+		out->v.b = ib == 0xf5;
+		r->p = p + 1;
+		return 0;
+	case FMT_CBOR_TEXT:
+		if((want != LWM2M_TYPE_STRING && want != LWM2M_TYPE_NONE) || arg > avail - 1 - n) break;
+		if(!r->pool || !fmt_text_valid(p + 1 + n, (size_t)arg)) break;
+		if(node_pool_set_bytes(r->pool, out, LWM2M_TYPE_STRING, p + 1 + n, (size_t)arg) != 0) break;
+		r->p = p + 1 + n + arg;
+		return 0;
+	default:
+		break;
+	}
+	return fmt_cbor_read_value(r, want, what, out);
+}
 
 /* ---- CBOR writer ---------------------------------------------------------------------- */
 

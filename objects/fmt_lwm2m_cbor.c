@@ -152,22 +152,26 @@ static int read_key(struct lc_dec *c, struct lwm2m_path *p, char **prefix, bool 
 static int read_map(struct lc_dec *c, const struct fmt_cbor_head *h, const char *prefix,
 		const struct lwm2m_path *cur, bool top, size_t depth);
 
+static int value_above_resource(struct lc_dec *c, const struct lwm2m_path *p, size_t off)
+{
+	char ps[LWM2M_PATH_STR_MAX];
+
+	path_format(p, ps, sizeof(ps));
+	return lwm2m_fail(c->d.err, LWM2M_EINVAL, (long)off,
+			"LwM2M CBOR: value at byte %zu for %s, which is an %s, not a resource", off, ps,
+			p->len == 2 ? "instance" : p->len == 1 ? "object" : "end device");
+}
+
 /* `inside`: the enclosing map is at or below the request path already, so is this. */
 static int read_leaf(struct lc_dec *c, const struct lwm2m_path *p, const char *prefix, size_t off,
 		bool inside)
 {
 	struct lwm2m_node *n = NULL;
-	char ps[LWM2M_PATH_STR_MAX];
-	struct fmt_where what = { "LwM2M CBOR", prefix, NULL };
+	struct fmt_where what;
 	enum lwm2m_type type;
 	int rc;
 
-	if(p->len < 3){
-		path_format(p, ps, sizeof(ps));
-		return lwm2m_fail(c->d.err, LWM2M_EINVAL, (long)off,
-				"LwM2M CBOR: value at byte %zu for %s, which is an %s, not a resource", off, ps,
-				p->len == 2 ? "instance" : p->len == 1 ? "object" : "end device");
-	}
+	if(p->len < 3) return value_above_resource(c, p, off);
 	if(!inside){
 		rc = check_base(c, p, prefix, off, true);
 		if(rc) return rc;
@@ -175,8 +179,47 @@ static int read_leaf(struct lc_dec *c, const struct lwm2m_path *p, const char *p
 	type = fmt_type_of(c->d.typer, prefix, p);
 	rc = push(c, p, prefix, off, &n);
 	if(rc) return rc;
-	what.path = &n->path;
-	return fmt_cbor_read_value(&c->r, type, &what, &n->value);
+	what = (struct fmt_where){ "LwM2M CBOR", prefix, &n->path };
+	return fmt_cbor_read_value_inline(&c->r, type, &what, &n->value);
+}
+
+/* read_leaf for the usual leaf, a resource (instance) value inside the request path and
+ * without a gateway prefix, kept in one piece so that nothing is passed around per value. */
+static inline int read_plain_leaf(struct lc_dec *c, const struct lwm2m_path *p)
+{
+	size_t off = fmt_cbor_off(&c->r);
+	enum lwm2m_type type = fmt_type_of(c->d.typer, NULL, p);
+	struct lwm2m_node *n = NULL;
+	struct fmt_where what;
+	int rc = fmt_dec_push(&c->d, off, &n);
+
+	if(rc) return rc;
+	n->path = *p;
+	fmt_dec_placed(&c->d);
+	what = (struct fmt_where){ "LwM2M CBOR", NULL, &n->path };
+	return fmt_cbor_read_value_inline(&c->r, type, &what, &n->value);
+}
+
+static inline bool is_plain_leaf(const struct lc_dec *c, const struct lwm2m_path *p,
+		const char *prefix, bool inside)
+{
+	return p->len >= LWM2M_PATH_RESOURCE && inside && !prefix && c->r.p < c->r.end &&
+		(*c->r.p >> 5) != FMT_CBOR_MAP;
+}
+
+/* The value of an entry whose key led to `p`: a map one level down, or a leaf. */
+static int read_entry_value(struct lc_dec *c, const char *prefix, const struct lwm2m_path *p,
+		bool inside, size_t depth)
+{
+	struct fmt_cbor_head vh = { 0 };
+	size_t off = fmt_cbor_off(&c->r);
+	int rc;
+
+	if(c->r.p < c->r.end && (*c->r.p >> 5) == FMT_CBOR_MAP){
+		rc = fmt_cbor_head(&c->r, &vh);
+		return rc ? rc : read_map(c, &vh, prefix, p, false, depth + 1);
+	}
+	return read_leaf(c, p, prefix, off, inside);
 }
 
 static int read_entry(struct lc_dec *c, const char *prefix_in, const struct lwm2m_path *cur,
@@ -184,30 +227,46 @@ static int read_entry(struct lc_dec *c, const char *prefix_in, const struct lwm2
 {
 	struct lwm2m_path p = *cur;
 	char *owned_prefix = NULL;
-	const char *prefix;
-	struct fmt_cbor_head vh = { 0 };
-	size_t off;
-	int rc;
+	int rc = read_key(c, &p, &owned_prefix, top);
 
-	rc = read_key(c, &p, &owned_prefix, top);
-	if(rc) goto done;
-	prefix = owned_prefix ? owned_prefix : prefix_in;
-	off = fmt_cbor_off(&c->r);
-	if(c->r.p < c->r.end && (*c->r.p >> 5) == FMT_CBOR_MAP){
-		rc = fmt_cbor_head(&c->r, &vh);
-		if(rc == 0) rc = read_map(c, &vh, prefix, &p, false, depth + 1);
-	}else{
-		rc = read_leaf(c, &p, prefix, off, inside);
-	}
-done:
+	if(rc == 0) rc = read_entry_value(c, owned_prefix ? owned_prefix : prefix_in, &p, inside, depth);
 	free(owned_prefix);
 	return rc;
+}
+
+/* A key that is an ID in one to three bytes (nearly every key): p = cur plus that ID,
+ * read here rather than by read_key. False, with nothing read, for any other key and for
+ * a key below a resource instance (read_key says what is wrong with those). */
+static inline bool id_key(struct lc_dec *c, const struct lwm2m_path *cur, struct lwm2m_path *p)
+{
+	const uint8_t *q = c->r.p;
+	size_t avail = (size_t)(c->r.end - q);
+	uint16_t id;
+
+	if(avail == 0 || cur->len >= LWM2M_PATH_MAX_DEPTH) return false;
+	if(*q < 24){
+		id = *q;
+		q += 1;
+	}else if(*q == 24 && avail >= 2){
+		id = q[1];
+		q += 2;
+	}else if(*q == 25 && avail >= 3){
+		id = (uint16_t)(q[1] << 8 | q[2]);
+		q += 3;
+	}else{
+		return false;
+	}
+	*p = *cur;
+	p->ids[p->len++] = id;
+	c->r.p = q;
+	return true;
 }
 
 static int read_map(struct lc_dec *c, const struct fmt_cbor_head *h, const char *prefix,
 		const struct lwm2m_path *cur, bool top, size_t depth)
 {
 	struct lwm2m_node *n = NULL;
+	struct lwm2m_path p;
 	uint64_t entries = 0;
 	bool inside = !c->req || below(cur, c->req);
 	int rc;
@@ -240,7 +299,9 @@ static int read_map(struct lc_dec *c, const struct fmt_cbor_head *h, const char 
 		}else if(entries == h->arg){
 			break;
 		}
-		rc = read_entry(c, prefix, cur, top, inside, depth);
+		if(!id_key(c, cur, &p)) rc = read_entry(c, prefix, cur, top, inside, depth);
+		else if(is_plain_leaf(c, &p, prefix, inside)) rc = read_plain_leaf(c, &p);
+		else rc = read_entry_value(c, prefix, &p, inside, depth);
 		if(rc) return rc;
 		entries++;
 	}
@@ -254,34 +315,47 @@ static int read_map(struct lc_dec *c, const struct fmt_cbor_head *h, const char 
 	return 0;
 }
 
+static int decode_payload(struct lc_dec *c, size_t len, struct lwm2m_error *err)
+{
+	struct fmt_cbor_head h = { 0 };
+	struct lwm2m_path root = { 0 };
+	int rc;
+
+	rc = fmt_cbor_head(&c->r, &h);
+	if(rc) return rc;
+	if(h.major != FMT_CBOR_MAP){
+		return lwm2m_fail(err, LWM2M_EINVAL, 0, "LwM2M CBOR: the payload is not a map");
+	}
+	rc = read_map(c, &h, NULL, &root, true, 1);
+	if(rc) return rc;
+	if(!fmt_cbor_at_end(&c->r)){
+		size_t off = fmt_cbor_off(&c->r);
+		return lwm2m_fail(err, LWM2M_EINVAL, (long)off, "LwM2M CBOR: %zu bytes after the map at byte %zu",
+				len - off, off);
+	}
+	return fmt_dec_finish(&c->d, "LwM2M CBOR");
+}
+
 int fmt_lwm2m_cbor_decode(const uint8_t *buf, size_t len, const struct lwm2m_path *req,
 		const struct fmt_typer *typer, const struct fmt_limits *lim,
 		struct lwm2m_nodes *out, struct lwm2m_error *err)
 {
 	struct lc_dec c;
-	struct fmt_cbor_head h = { 0 };
-	struct lwm2m_path root = { 0 };
+	struct node_pool pool;
 	int rc;
 
 	if(len == 0) return lwm2m_fail(err, LWM2M_EINVAL, 0, "LwM2M CBOR: empty payload (a map is required)");
 	fmt_dec_init(&c.d, typer, lim, len, out, err);
 	fmt_cbor_rd_init(&c.r, buf, len, err);
+	node_pool_init(&pool, len);
+	c.d.pool = &pool;
+	c.r.pool = &pool;
 	c.req = req && req->len ? req : NULL;
 	/* a value takes at least 2 bytes (key, value) and usually more than 8 */
 	fmt_dec_reserve(&c.d, len / 8 + 1);
-	rc = fmt_cbor_head(&c.r, &h);
-	if(rc) return rc;
-	if(h.major != FMT_CBOR_MAP){
-		return lwm2m_fail(err, LWM2M_EINVAL, 0, "LwM2M CBOR: the payload is not a map");
-	}
-	rc = read_map(&c, &h, NULL, &root, true, 1);
-	if(rc) return rc;
-	if(!fmt_cbor_at_end(&c.r)){
-		size_t off = fmt_cbor_off(&c.r);
-		return lwm2m_fail(err, LWM2M_EINVAL, (long)off, "LwM2M CBOR: %zu bytes after the map at byte %zu",
-				len - off, off);
-	}
-	return fmt_dec_finish(&c.d, "LwM2M CBOR");
+	rc = decode_payload(&c, len, err);
+	node_pool_done(&pool);
+	return rc;
 }
 
 /* ---- encoding ------------------------------------------------------------------------- */

@@ -29,23 +29,34 @@ struct crd {
 	size_t nowned;
 };
 
-/* The next item's head. Most heads in a pack (labels, short strings, small integers, map and
- * array headers, simple values) carry their argument in the initial byte: those are read
- * inline, everything else by the shared bounded reader. */
+/* The next item's head. Heads with their argument in the initial byte (labels, short
+ * strings, small integers, map and array headers, simple values) or in the 1 to 8 bytes
+ * after it (floats, longer strings) are read inline; the shared bounded reader takes the
+ * rest: truncated, reserved or indefinite heads, and the two-byte simple value it checks. */
 static inline int head(struct crd *c, struct fmt_cbor_head *h)
 {
 	const uint8_t *p = c->rd.p;
+	size_t avail = (size_t)(c->rd.end - p), n;
+	uint8_t ib, ai;
 
-	if(p < c->rd.end && (*p & 0x1f) < 24){
-		h->off = (size_t)(p - c->rd.start);
-		h->major = *p >> 5;
-		h->ai = *p & 0x1f;
-		h->arg = h->ai;
-		h->indef = false;
-		c->rd.p = p + 1;
-		return 0;
+	if(avail == 0) return fmt_cbor_head(&c->rd, h);
+	ib = *p;
+	ai = ib & 0x1f;
+	if(ai < 24){
+		n = 0;
+		h->arg = ai;
+	}else if(ai <= 27 && ib != 0xf8 && avail > ((size_t)1 << (ai - 24))){
+		n = (size_t)1 << (ai - 24);
+		h->arg = fmt_cbor_be(p + 1, n);
+	}else{
+		return fmt_cbor_head(&c->rd, h);
 	}
-	return fmt_cbor_head(&c->rd, h);
+	h->off = (size_t)(p - c->rd.start);
+	h->major = ib >> 5;
+	h->ai = ai;
+	h->indef = false;
+	c->rd.p = p + 1 + n;
+	return 0;
 }
 
 static void crd_release(struct crd *c)
@@ -65,11 +76,19 @@ static int read_string(struct crd *c, const struct fmt_cbor_head *h, struct senm
 		bool check_utf8)
 {
 	const uint8_t *d;
-	uint8_t *owned;
+	uint8_t *owned = NULL;
 	size_t n;
-	int rc = fmt_cbor_string(&c->rd, h, &d, &n, &owned);
+	int rc;
 
-	if(rc) return rc;
+	if(!h->indef && h->arg <= (uint64_t)(c->rd.end - c->rd.p)){
+		/* definite and within the input (nearly every string): a slice, no call */
+		d = c->rd.p;
+		n = (size_t)h->arg;
+		c->rd.p += n;
+	}else{
+		rc = fmt_cbor_string(&c->rd, h, &d, &n, &owned);
+		if(rc) return rc;
+	}
 	if(owned){
 		if(c->nowned == MAX_OWNED){
 			free(owned);
@@ -77,7 +96,7 @@ static int read_string(struct crd *c, const struct fmt_cbor_head *h, struct senm
 		}
 		c->owned[c->nowned++] = owned;
 	}
-	if(check_utf8 && h->major == FMT_CBOR_TEXT && !fmt_utf8_valid(d, n))
+	if(check_utf8 && h->major == FMT_CBOR_TEXT && !fmt_text_valid(d, n))
 		return cfail(c, h->off, LWM2M_EINVAL, "text string is not UTF-8");
 	s->p = (const char *)d;
 	s->len = n;

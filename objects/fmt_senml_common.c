@@ -492,7 +492,8 @@ static int bytes_value(struct senml_dec *s, const struct senml_rec *r, enum lwm2
 	size_t n;
 
 	if(!b64){
-		if(value_set_bytes(out, t, r->vs.p, r->vs.len))
+		if(s->d.pool ? node_pool_set_bytes(s->d.pool, out, t, r->vs.p, r->vs.len) :
+				value_set_bytes(out, t, r->vs.p, r->vs.len))
 			return lwm2m_fail(s->d.err, LWM2M_ENOMEM, -1, "%s: out of memory", s->fmt_name);
 		return 0;
 	}
@@ -659,19 +660,28 @@ static int value_record(struct senml_dec *s, const struct senml_rec *r, const st
 		if(s->mode != SENML_MODE_ETCH)
 			return rec_fail(s, r, LWM2M_EINVAL, "%s: %s", rec_name(s, r, shown, sizeof(shown)),
 					r->vkind == SENML_V_NULL ? "null value" : "no value");
-		val.type = LWM2M_TYPE_NONE;
-	} else {
-		rc = rec_value(s, r, fmt_type_of(s->d.typer, pfx ? pbuf : NULL, p), &val);
+		rc = fmt_dec_push(&s->d, r->offset, &node);
 		if(rc) return rc;
-	}
-	rc = fmt_dec_push(&s->d, r->offset, &node);
-	if(rc){
-		value_free(&val);
-		return rc;
+	} else {
+		enum lwm2m_type want = fmt_type_of(s->d.typer, pfx ? pbuf : NULL, p);
+		/* The value goes straight into the node: built aside and copied over, its fields
+		 * would be read back right after being written one by one, which stalls. */
+		rc = fmt_dec_push(&s->d, r->offset, &node);
+		if(rc){
+			/* a bad value is what this record reports, even when the list is full */
+			int vrc = rec_value(s, r, want, &val);
+			value_free(&val);
+			return vrc ? vrc : rc;
+		}
+		rc = rec_value(s, r, want, &node->value);
+		if(rc){
+			value_free(&node->value);
+			s->d.out->count--;
+			return rc;
+		}
 	}
 	node->path = *p;
 	node->kind = LWM2M_NODE_VALUE;
-	node->value = val;
 	node->has_time = time != 0.0;
 	node->time = time;
 	if(pfx && !(node->prefix = strdup(pbuf))) return dec_fail_nomem(s);
@@ -793,6 +803,37 @@ static int check_sorted(struct senml_dec *s, const struct lwm2m_node *const *v, 
 	return rc;
 }
 
+/* The usual list: no gateway prefixes, in order, no path twice at one time, no node below
+ * the one before it. One pass over packed path keys; false when any of that does not hold
+ * (check_nodes then looks closer, and says what is wrong). In this order everything between
+ * a node and one of its descendants descends from it too, so a value with values below it
+ * always has a descendant right after it. */
+static bool plainly_ordered(const struct lwm2m_node *items, size_t n)
+{
+	uint64_t prev = 0;
+	uint8_t prev_len = 0;
+
+	for(size_t i = 0; i < n; i++){
+		const struct lwm2m_node *b = &items[i];
+		uint64_t key = fmt_path_key(&b->path);
+		uint8_t len = b->path.len;
+
+		if(b->prefix || len == 0 || len > LWM2M_PATH_MAX_DEPTH) return false;
+		if(i > 0){
+			unsigned shift = 16u * (unsigned)(LWM2M_PATH_MAX_DEPTH - prev_len);
+			if(key < prev || (key == prev && len < prev_len)) return false;
+			if(key == prev && len == prev_len){
+				if(time_key_cmp(b - 1, b) >= 0) return false;
+			}else if(prev_len < len && (prev >> shift) == (key >> shift)){
+				return false;
+			}
+		}
+		prev = key;
+		prev_len = len;
+	}
+	return true;
+}
+
 /* Returns 1 when the new nodes were already in order (nothing to sort), 0 when they were
  * not, or a negative error. */
 static int check_nodes(struct senml_dec *s)
@@ -804,6 +845,7 @@ static int check_nodes(struct senml_dec *s)
 	bool ordered = true;
 	int rc = 0;
 
+	if(plainly_ordered(items, n)) return 1;
 	/* Payloads are mostly in order already: then no sort is needed. */
 	for(size_t i = 1; i < n && ordered; i++){
 		const struct lwm2m_node *pa = &items[i - 1], *pb = &items[i];
@@ -860,13 +902,26 @@ int senml_decode_nodes(senml_records_fn records, const char *fmt_name, const uin
 		struct lwm2m_nodes *out, struct lwm2m_error *err)
 {
 	struct senml_dec s;
+	struct node_pool pool;
+	bool had_list = out && out->items;
 	int rc;
 
 	senml_dec_init(&s, len, req, typer, lim, opts ? opts->alt_path : NULL,
 			etch ? SENML_MODE_ETCH : SENML_MODE_VALUES, fmt_name, out, err);
+	node_pool_init(&pool, len);
+	s.d.pool = &pool;
+	/* a record takes 16 bytes or more in practice (name, value, keys): one allocation of
+	 * the list instead of a dozen regrowths */
+	if(out) fmt_dec_reserve(&s.d, len / 16 + 1);
 	rc = records(buf, len, lim, senml_dec_record_cb, &s, err);
 	if(!rc) rc = senml_dec_finish(&s);
 	senml_dec_done(&s, rc);
+	node_pool_done(&pool);
+	if(!had_list && out && out->count == 0){
+		/* nothing came of the reserved list: `out` stays as it was given */
+		free(out->items);
+		nodes_init(out);
+	}
 	return rc;
 }
 

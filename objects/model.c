@@ -12,6 +12,18 @@ struct obj_registry {
 	 * compare version strings (decoders ask once per value). Rebuilt by every add. */
 	const struct obj_def **preferred;
 	size_t n_preferred;
+	/* The resources of the preferred definitions by (object ID, resource ID): the typers'
+	 * per-value question in one or two probes instead of two binary searches. Open
+	 * addressing, a power of two of slots at most half full, rebuilt with `preferred`;
+	 * NULL when it could not be allocated (lookups then search the definitions). */
+	struct res_slot *res_index;
+	size_t res_mask;
+};
+
+struct res_slot {
+	uint32_t key;                          /* object ID << 16 | resource ID */
+	uint8_t type;                          /* res->type, one load closer */
+	const struct obj_resource_def *res;    /* NULL: a free slot */
 };
 
 void obj_def_free(struct obj_def *def)
@@ -48,6 +60,7 @@ void obj_registry_free(struct obj_registry *reg)
 	for(size_t i = 0; i < reg->count; i++) obj_def_free(reg->defs[i]);
 	free(reg->defs);
 	free(reg->preferred);
+	free(reg->res_index);
 	free(reg);
 }
 
@@ -242,6 +255,39 @@ static int reserve_preferred(struct obj_registry *reg)
 	return 0;
 }
 
+static size_t res_slot_of(uint32_t key, size_t mask)
+{
+	/* multiplicative hashing: the high bits mix both IDs */
+	return (size_t)(((uint64_t)key * 0x9e3779b97f4a7c15ull) >> 32) & mask;
+}
+
+static void rebuild_res_index(struct obj_registry *reg)
+{
+	size_t total = 0, slots = 16;
+
+	free(reg->res_index);
+	reg->res_index = NULL;
+	reg->res_mask = 0;
+	for(size_t i = 0; i < reg->n_preferred; i++) total += reg->preferred[i]->res_count;
+	while(slots < 2 * total && slots <= SIZE_MAX / 4 / sizeof(struct res_slot)) slots *= 2;
+	if(slots < 2 * total) return;
+	reg->res_index = calloc(slots, sizeof(*reg->res_index));
+	if(!reg->res_index) return;          /* lookups fall back to the binary searches */
+	reg->res_mask = slots - 1;
+	for(size_t i = 0; i < reg->n_preferred; i++){
+		const struct obj_def *d = reg->preferred[i];
+		for(size_t k = 0; k < d->res_count; k++){
+			uint32_t key = (uint32_t)d->id << 16 | d->res[k].id;
+			size_t at = res_slot_of(key, reg->res_mask);
+			while(reg->res_index[at].res && reg->res_index[at].key != key) at = (at + 1) & reg->res_mask;
+			if(reg->res_index[at].res) continue;     /* a duplicate ID: the first one stays */
+			reg->res_index[at].key = key;
+			reg->res_index[at].type = (uint8_t)d->res[k].type;
+			reg->res_index[at].res = &d->res[k];
+		}
+	}
+}
+
 static void rebuild_preferred(struct obj_registry *reg)
 {
 	size_t n = 0;
@@ -251,6 +297,28 @@ static void rebuild_preferred(struct obj_registry *reg)
 		}
 	}
 	reg->n_preferred = n;
+	rebuild_res_index(reg);
+}
+
+/* The index slot of resource `rid` of object `id`: a free slot when there is none. */
+static inline const struct res_slot *index_slot(const struct obj_registry *reg, uint16_t id,
+		uint16_t rid)
+{
+	uint32_t key = (uint32_t)id << 16 | rid;
+	const struct res_slot *slot;
+
+	for(size_t at = res_slot_of(key, reg->res_mask);; at = (at + 1) & reg->res_mask){
+		slot = &reg->res_index[at];
+		if(!slot->res || slot->key == key) return slot;
+	}
+}
+
+/* Resource `rid` of the preferred definition of object `id` (NULL when either is absent). */
+static const struct obj_resource_def *preferred_resource(const struct obj_registry *reg,
+		uint16_t id, uint16_t rid)
+{
+	if(!reg->res_index) return obj_def_resource(obj_registry_find(reg, id, NULL), rid);
+	return index_slot(reg, id, rid)->res;
 }
 
 const struct obj_def *obj_registry_find(const struct obj_registry *reg, uint16_t id,
@@ -347,14 +415,21 @@ static const struct obj_resource_def *registry_resource(const struct obj_registr
 		const struct lwm2m_path *p)
 {
 	if(!reg || !p || p->len < LWM2M_PATH_RESOURCE) return NULL;
-	return resource_of(obj_registry_find(reg, p->ids[0], NULL), p);
+	return preferred_resource(reg, p->ids[0], p->ids[2]);
 }
 
 static enum lwm2m_type registry_type_of(void *ctx, const char *prefix,
 		const struct lwm2m_path *p)
 {
-	const struct obj_resource_def *r = registry_resource(ctx, p);
+	const struct obj_registry *reg = ctx;
+	const struct obj_resource_def *r;
 
+	/* decoders ask once per value: straight to the index when there is one */
+	if(reg && p && p->len >= LWM2M_PATH_RESOURCE && reg->res_index){
+		const struct res_slot *slot = index_slot(reg, p->ids[0], p->ids[2]);
+		return slot->res ? (enum lwm2m_type)slot->type : LWM2M_TYPE_NONE;
+	}
+	r = registry_resource(reg, p);
 	return r ? r->type : LWM2M_TYPE_NONE;
 }
 

@@ -18,14 +18,18 @@
 
 struct lwm2m_value {
 	enum lwm2m_type type;
+	/* bytes.data sits in a block shared with other values of one decode (see node_pool):
+	 * still owned by this value, released by value_free / nodes_free like any other */
+	bool pooled;
 	union {
 		int64_t i;                         /* INTEGER, TIME (seconds since the epoch) */
 		uint64_t u;                        /* UNSIGNED */
 		double f;                          /* FLOAT */
 		bool b;                            /* BOOLEAN */
 		struct { uint16_t obj, inst; } lnk;  /* OBJLNK */
-		struct { uint8_t *data; size_t len; } bytes;  /* STRING, OPAQUE, CORELNK: owned,
-		                                                  always followed by a NUL not counted in len */
+		struct { uint8_t *data; size_t len; } bytes;  /* STRING, OPAQUE, CORELNK: owned (release
+		                                                  with value_free, never free()), always
+		                                                  followed by a NUL not counted in len */
 	} v;
 };
 
@@ -62,5 +66,23 @@ void value_free(struct lwm2m_value *v);
 int value_set_bytes(struct lwm2m_value *v, enum lwm2m_type t, const void *p, size_t len);
 int value_copy(struct lwm2m_value *dst, const struct lwm2m_value *src);
 bool value_equal(const struct lwm2m_value *a, const struct lwm2m_value *b);
+
+/* For decoders: the bytes of many values carved out of shared blocks instead of one
+ * allocation each. Each value still owns its bytes (value_free, value_copy, moving nodes
+ * to another list, freeing values one at a time or from another thread all work as with
+ * value_set_bytes); a block is freed with the last value in it, so one value kept alive
+ * keeps its block (at most a few tens of KB) allocated. */
+struct node_block;
+struct node_pool {
+	struct node_block *cur;        /* the block being filled; NULL before the first string */
+	size_t next_size;              /* size of the next block */
+};
+/* input_len (the payload size) sizes the first block. */
+void node_pool_init(struct node_pool *pool, size_t input_len);
+/* value_set_bytes with the copy in the pool (a large one gets its own allocation). */
+int node_pool_set_bytes(struct node_pool *pool, struct lwm2m_value *v, enum lwm2m_type t,
+		const void *p, size_t len);
+/* The pool lets go of its block; the values keep what they use. */
+void node_pool_done(struct node_pool *pool);
 
 #endif

@@ -10,10 +10,11 @@
  * Missing separators leave the remaining fields empty.
  *
  * Checks: a request that decodes re-encodes with http_codec_encode_uplink, decodes again
- * to the same op, and re-encodes to the same bytes; a refusal carries a status that
- * matches its error code. The same fields also drive http_codec_decode_response (status
- * from the body length, Location = the query) and http_codec_encode_request (a Read of the
- * query text behind the path as alternate path). */
+ * to the same op (and the same registration id: /rd/{id}, or Send's ?rid=), and re-encodes
+ * to the same bytes; a registration id is 32 lowercase hex digits; a refusal carries a
+ * status that matches its error code. The same fields also drive
+ * http_codec_decode_response (status from the body length, Location = the query) and
+ * http_codec_encode_request (a Read of the query text behind the path as alternate path). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,18 @@ static bool within(const uint8_t *p, size_t n, const void *base, size_t len)
 static bool view_same(struct lwm2m_view a, struct lwm2m_view b)
 {
 	return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+/* 32 lowercase hex digits, as the codec promises for every registration id it returns. */
+static bool reg_id_shaped(const char *id)
+{
+	size_t n = strlen(id);
+
+	if(n != HTTP_CODEC_REG_ID_LEN) return false;
+	for(size_t i = 0; i < n; i++){
+		if(!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f'))) return false;
+	}
+	return true;
 }
 
 static void check_refusal(int rc, const struct lwm2m_op *op, const struct http_uplink *x,
@@ -125,7 +138,16 @@ static void check_uplink(const struct input *in)
 	}
 	CHECK(x->status == 0 && !op.is_response && !(op.fields & LWM2M_F_TOKEN));
 	CHECK(op_kind_from_device(op.kind) && op.kind != LWM2M_OP_NOTIFY);
-	CHECK(x->has_reg_id == (op.kind == LWM2M_OP_UPDATE || op.kind == LWM2M_OP_DEREGISTER));
+	if(op.kind == LWM2M_OP_SEND){
+		/* Send names its registration only through ?rid= */
+		CHECK(!x->has_reg_id || strstr(q, "rid=") != NULL);
+	}else{
+		CHECK(x->has_reg_id == (op.kind == LWM2M_OP_UPDATE || op.kind == LWM2M_OP_DEREGISTER));
+	}
+	if(x->has_reg_id) CHECK(reg_id_shaped(x->reg_id));
+	if(op.kind == LWM2M_OP_UPDATE || op.kind == LWM2M_OP_DEREGISTER){
+		CHECK(strcmp(x->reg_id, v.path + 4) == 0);
+	}
 	if(op.fields & LWM2M_F_EP){
 		CHECK(mqtt_endpoint_name_valid((const char *)op.ep.ptr, op.ep.len));
 		CHECK(within(op.ep.ptr, op.ep.len, q, strlen(q))

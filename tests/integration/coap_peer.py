@@ -17,21 +17,42 @@ Events (the "event" key):
   expired    {"ep", "id"}                     lifetime over without Update
   response   {"id", "code": "2.05", "ct", "payload_hex", "observe", "location"?}
              or {"id", "error": "timeout"|"reset"|"not_sent"|"tls_failed"|...}
-  notify     {"id", "observe", "code", "ct", "payload_hex", "confirmable", "rst"?}
+             or {"id", "error": "block reassembly failed", "reason", "code"} (ETag changed,
+             a block out of order, a block request answered without Block2 ...)
+  notify     {"id", "observe", "code", "ct", "payload_hex", "confirmable", "rst"?, "partial"?}
+             (or "error" like response); "partial": true only with "rst": the first Block2
+             block of a notification refused by rst_next_notify, not fetched further
   cancelled  {"id", "code", ...} answer to cancel_observe (or "error")
   dtls       {"state": "closed"|"error"|"unknown_identity", "addr", "identity"}
   list       {"registrations": [{"ep", "id", "addr", "identity", "query", "links", "lt"}]}
   ok         {"cmd"} a command took effect;  error {"message", "id"?} a command failed
   resumed    the pause is over
+  Register, Update and Send bodies may come in Block1 blocks: 2.31 Continue with the
+  Block1 option echoed until the last block, 4.08 for a block that does not follow the
+  previous one, 4.13 past 16 MiB; the events carry the whole body.
 
-Commands: request (see CoapPeer.request), rst_next_notify {"id"}, cancel_observe {"id"},
-list, forget {"ep"?}, refuse_version {"versions": [...]}, refuse_register {"code": "4.03"|null},
-pause {"ms"}, quit.
+Commands ({"cmd": NAME, ...}; all but request and list are acknowledged by "ok"):
+  request    {"id", "ep", "method": GET|PUT|POST|DELETE|FETCH|PATCH|IPATCH, "path": "/3/0/0",
+              "accept"?, "ct"?, "payload_hex"? | "payload"? (text), "query"?: ["pmin=5"],
+              "observe"?: 0|1, "confirmable"?: true, "timeout_ms"?}   sent on the session the
+              device registered from. Block-wise (RFC 7959) by the peer itself: a body over
+              one block (1024 bytes) goes out in Block1 blocks, each sent after a 2.xx (2.31)
+              for the previous one, in the smaller size the device asks for; a response or
+              notification with Block2 M=1 (piggybacked or separate) is fetched block by
+              block (same method and options, no Observe, a new token each) and reported
+              once, whole, with the first block's code/ct/observe/location; the ETag must not
+              change. timeout_ms covers all blocks.
+  rst_next_notify {"id"}   the next CON notification of id is answered with RST
+  cancel_observe {"id"}    GET with Observe: 1 and the observation's token
+  list | forget {"ep"?} | refuse_version {"versions": [...]} | refuse_register {"code"|null}
+  pause {"ms"}             drop everything that arrives (0 ends a pause) | quit
 """
+import atexit
 import itertools
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -48,6 +69,33 @@ SANITIZER_PATTERNS = re.compile(
 
 class PeerError(Exception):
     pass
+
+
+_OWN_DIRS = []
+
+
+def _remove_clean_dirs():
+    """At exit: remove the directories the peers made themselves, unless a stderr file there
+    holds a sanitizer report (kept for reading)."""
+    for d in _OWN_DIRS:
+        try:
+            names = os.listdir(d)
+        except OSError:
+            continue
+        dirty = False
+        for name in names:
+            try:
+                with open(os.path.join(d, name), "r", errors="replace") as f:
+                    dirty = dirty or bool(SANITIZER_PATTERNS.search(f.read()))
+            except OSError:
+                pass
+        if dirty:
+            print("  (coap peer files kept in %s)" % d)
+        else:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+atexit.register(_remove_clean_dirs)
 
 
 def payload(event):
@@ -73,6 +121,8 @@ class CoapPeer:
         self.extra_args = list(extra_args)
         self._own_dir = workdir is None
         self.dir = workdir or tempfile.mkdtemp(prefix="lwm2m-coap-peer-")
+        if self._own_dir:
+            _OWN_DIRS.append(self.dir)
         self.proc = None
         self.port = None
         self.dtls_port = None
@@ -116,6 +166,7 @@ class CoapPeer:
             self.garbage = []
             self._closed = False
         self.rc = None
+        os.makedirs(self.dir, exist_ok=True)
         self.err_path = os.path.join(self.dir, "peer-stderr-%d.txt" % next(self._ids))
         self._err = open(self.err_path, "wb")
         env = dict(os.environ)

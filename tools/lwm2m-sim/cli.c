@@ -17,7 +17,9 @@ void cli_usage(FILE *out)
 "usage: lwm2m-sim [options]\n"
 "Simulated LwM2M 1.2 devices on the MQTT binding: each registers on its own MQTT\n"
 "connection, keeps its registration up to date and answers the server's operations on\n"
-"/1/0 (Server), /3/0 (Device) and /3303/x (Temperature).\n"
+"/1/0 (Server), /3/0 (Device) and /3303/x (Temperature). With --http they speak the\n"
+"HTTP binding instead: requests to the server's URL, and one HTTP server of their own\n"
+"where device <ep> answers under http://HOST:PORT/<ep>.\n"
 "\n"
 "  --host H              broker address (127.0.0.1)\n"
 "  --port P              broker port (1883)\n"
@@ -29,7 +31,7 @@ void cli_usage(FILE *out)
 "  --prefix TENANT       topic prefix: TENANT/lwm2m/rd/<ep> (none)\n"
 "  --lifetime S          registration lifetime in seconds (300); Update at 2/3 of it\n"
 "  --version V           LwM2M version sent in Register (1.2)\n"
-"  --binding B           binding mode: M or MQ (M)\n"
+"  --binding B           binding mode: M or MQ (M); with --http H or HQ (H)\n"
 "  --format F            format of Read/Observe answers: senml-cbor, lwm2m-cbor, tlv,\n"
 "                        senml-json or text (senml-cbor); composites always use a\n"
 "                        SenML or LwM2M CBOR format\n"
@@ -46,6 +48,14 @@ void cli_usage(FILE *out)
 "                        De-register (30)\n"
 "  --retries N           attempts before a device that never registered gives up (3)\n"
 "  --keepalive S         MQTT keep-alive (60)\n"
+"HTTP mode:\n"
+"  --http URL            the LwM2M server's HTTP binding (http://HOST:PORT[/path]\n"
+"                        or https://...; --tls-ca/--tls-cert/--tls-key apply);\n"
+"                        --host, --port, --username*, --password, --prefix,\n"
+"                        --keepalive and --notify-period do not apply\n"
+"  --listen HOST:PORT    the devices' own HTTP server (127.0.0.1:0, 0 = any free\n"
+"                        port); prints \"device base URL http://HOST:PORT/{ep}\"\n"
+"  --send MS             Send the temperature and the time every MS ms (0 = never)\n"
 "  --verbose, -v         one line per event\n"
 "  --help, -h            this text\n"
 "\n"
@@ -57,7 +67,7 @@ enum {
 	OPT_HOST = 256, OPT_PORT, OPT_COUNT, OPT_EP_PREFIX, OPT_USERNAME_IS_EP, OPT_USERNAME,
 	OPT_PASSWORD, OPT_PREFIX, OPT_LIFETIME, OPT_VERSION, OPT_BINDING, OPT_FORMAT,
 	OPT_NOTIFY_PERIOD, OPT_RUN_FOR, OPT_DEREGISTER, OPT_TLS_CA, OPT_TLS_CERT, OPT_TLS_KEY,
-	OPT_MAX_PENDING, OPT_TIMEOUT, OPT_RETRIES, OPT_KEEPALIVE,
+	OPT_MAX_PENDING, OPT_TIMEOUT, OPT_RETRIES, OPT_KEEPALIVE, OPT_HTTP, OPT_LISTEN, OPT_SEND,
 };
 
 static const struct option long_opts[] = {
@@ -83,6 +93,9 @@ static const struct option long_opts[] = {
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"retries", required_argument, NULL, OPT_RETRIES},
 	{"keepalive", required_argument, NULL, OPT_KEEPALIVE},
+	{"http", required_argument, NULL, OPT_HTTP},
+	{"listen", required_argument, NULL, OPT_LISTEN},
+	{"send", required_argument, NULL, OPT_SEND},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -116,6 +129,25 @@ static bool format_allowed(int cf)
 		|| cf == LWM2M_CF_SENML_CBOR || cf == LWM2M_CF_LWM2M_CBOR;
 }
 
+/* http:// or https://, a host, no query or fragment (request paths are appended). */
+static bool http_url_valid(const char *u)
+{
+	size_t scheme = !strncmp(u, "http://", 7) ? 7 : !strncmp(u, "https://", 8) ? 8 : 0;
+
+	return scheme && u[scheme] && u[scheme] != '/' && !strpbrk(u, "?# \t\r\n");
+}
+
+/* HOST:PORT or [V6]:PORT; the address itself is resolved when the server starts. */
+static bool listen_valid(const char *l)
+{
+	const char *colon = strrchr(l, ':');
+	unsigned long port;
+
+	if(!colon || colon == l || !parse_uint(colon + 1, 0, 65535, &port)) return false;
+	if(l[0] == '[') return colon[-1] == ']' && colon - l > 2;
+	return memchr(l, ':', (size_t)(colon - l)) == NULL;
+}
+
 static void defaults(struct sim_config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -132,6 +164,7 @@ static void defaults(struct sim_config *c)
 	c->timeout_s = 30;
 	c->retries = 3;
 	c->keepalive_s = 60;
+	c->listen = "127.0.0.1:0";
 }
 
 /* One option with its argument; false (message printed) when invalid. */
@@ -165,7 +198,7 @@ static bool apply(struct sim_config *c, int opt, const char *arg, FILE *err)
 			c->version = arg;
 			return true;
 		case OPT_BINDING:
-			if(strcmp(arg, "M") && strcmp(arg, "MQ")) break;
+			if(strcmp(arg, "M") && strcmp(arg, "MQ") && strcmp(arg, "H") && strcmp(arg, "HQ")) break;
 			c->binding = arg;
 			return true;
 		case OPT_FORMAT:
@@ -203,6 +236,18 @@ static bool apply(struct sim_config *c, int opt, const char *arg, FILE *err)
 			if(!parse_uint(arg, 5, 65535, &v)) break;
 			c->keepalive_s = (unsigned)v;
 			return true;
+		case OPT_HTTP:
+			if(!http_url_valid(arg)) break;
+			c->http_url = arg;
+			return true;
+		case OPT_LISTEN:
+			if(!listen_valid(arg)) break;
+			c->listen = arg;
+			return true;
+		case OPT_SEND:
+			if(!parse_uint(arg, 0, 86400000u, &v)) break;
+			c->send_period_ms = (uint32_t)v;
+			return true;
 		case 'v': c->verbose = true; return true;
 		default: return false;
 	}
@@ -210,6 +255,35 @@ static bool apply(struct sim_config *c, int opt, const char *arg, FILE *err)
 		if(o->val == opt) fprintf(err, "lwm2m-sim: --%s: invalid value '%s'\n", o->name, arg);
 	}
 	return false;
+}
+
+/* Options of the other mode; given[] says which options were on the command line. */
+static bool mode_options_fit(struct sim_config *c, const bool *given, FILE *err)
+{
+	static const int mqtt_only[] = { OPT_HOST, OPT_PORT, OPT_USERNAME_IS_EP, OPT_USERNAME,
+		OPT_PASSWORD, OPT_PREFIX, OPT_KEEPALIVE, OPT_NOTIFY_PERIOD };
+	static const int http_only[] = { OPT_LISTEN, OPT_SEND };
+	bool http = c->http_url != NULL;
+	const int *other = http ? mqtt_only : http_only;
+	size_t n = http ? sizeof(mqtt_only) / sizeof(mqtt_only[0]) : sizeof(http_only) / sizeof(http_only[0]);
+
+	for(size_t i = 0; i < n; i++){
+		if(!given[other[i] - OPT_HOST]) continue;
+		for(const struct option *o = long_opts; o->name; o++){
+			if(o->val == other[i]){
+				fprintf(err, "lwm2m-sim: --%s %s\n", o->name,
+						http ? "does not apply to --http" : "needs --http");
+			}
+		}
+		return false;
+	}
+	if(!given[OPT_BINDING - OPT_HOST]){
+		c->binding = http ? "H" : "M";
+	}else if((c->binding[0] == 'H') != http){
+		fprintf(err, "lwm2m-sim: --binding %s is for %s mode\n", c->binding, http ? "MQTT" : "HTTP");
+		return false;
+	}
+	return true;
 }
 
 static bool consistent(const struct sim_config *c, FILE *err)
@@ -243,6 +317,7 @@ static bool consistent(const struct sim_config *c, FILE *err)
 
 int cli_parse(int argc, char **argv, struct sim_config *cfg, FILE *err)
 {
+	bool given[OPT_SEND - OPT_HOST + 1] = { false };
 	int opt;
 
 	defaults(cfg);
@@ -259,10 +334,12 @@ int cli_parse(int argc, char **argv, struct sim_config *cfg, FILE *err)
 			return -1;
 		}
 		if(!apply(cfg, opt, optarg, err)) return -1;
+		if(opt >= OPT_HOST && opt <= OPT_SEND) given[opt - OPT_HOST] = true;
 	}
 	if(optind < argc){
 		fprintf(err, "lwm2m-sim: unexpected argument '%s'\n", argv[optind]);
 		return -1;
 	}
+	if(!mode_options_fit(cfg, given, err)) return -1;
 	return consistent(cfg, err) ? 0 : -1;
 }

@@ -1,4 +1,4 @@
-/* lwm2m-sim: simulated LwM2M 1.2 devices on the MQTT binding (see sim.h, --help). */
+/* lwm2m-sim: simulated LwM2M 1.2 devices on the MQTT or HTTP binding (see sim.h, --help). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,7 +30,14 @@ static void print_summary(const struct sim_config *cfg, const struct sim_stats *
 			"%lu requests answered, %lu notifications, %lu updates\n",
 			cfg->count, st->registered, st->failed, st->deregistered, st->answered,
 			st->notifications, st->updates);
-	if(st->malformed || st->publish_errors){
+	if(cfg->http_url && cfg->send_period_ms){
+		printf("sim: %lu Send accepted, %lu Send refused or unanswered\n", st->sends,
+				st->send_errors);
+	}
+	if(cfg->http_url && (st->malformed || st->publish_errors)){
+		printf("sim: %lu undecodable requests, %lu requests of the devices unanswered\n",
+				st->malformed, st->publish_errors);
+	}else if(st->malformed || st->publish_errors){
 		printf("sim: %lu undecodable messages, %lu publish errors\n", st->malformed,
 				st->publish_errors);
 	}
@@ -78,7 +85,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	memset(&st, 0, sizeof(st));
 	per = workers_capacity();
-	if(cfg.count <= per) rc = run_devices(&cfg, &st);
+	/* HTTP devices hold no socket each, and share one server: never split */
+	if(cfg.http_url || cfg.count <= per) rc = run_devices(&cfg, &st);
 	else rc = workers_run(&cfg, per, run_devices, &st);
 	print_summary(&cfg, &st);
 	return rc == 0 && succeeded(&cfg, &st) ? 0 : 1;

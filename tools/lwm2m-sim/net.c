@@ -5,7 +5,10 @@
  *
  * libmosquitto may call back into us (on_connect, on_message, on_disconnect ...) from
  * inside loop_read/loop_write/disconnect; a client is never destroyed from inside its own
- * callback: tearing a connection down is only marked (need_drop) and done in dev_after(). */
+ * callback: tearing a connection down is only marked (need_drop) and done in dev_after().
+ *
+ * HTTP mode (hnet.c) uses the same loop, timers and pacing without connections: a device
+ * is CONN_UP from its start, its requests and the server's travel through hnet. */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -219,6 +222,11 @@ static void dev_after(struct sim *s, struct sim_device *d)
 	net_sched(s, d);
 }
 
+void net_after(struct sim *s, struct sim_device *d)
+{
+	dev_after(s, d);
+}
+
 /* ---- libmosquitto callbacks ---- */
 
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
@@ -355,6 +363,7 @@ static void dev_connect(struct sim *s, struct sim_device *d)
 static void dev_start(struct sim *s, struct sim_device *d)
 {
 	if(d->done || d->failed) return;
+	if(s->http && d->conn == CONN_NONE) d->conn = CONN_UP;   /* HTTP: nothing to connect */
 	if(d->conn == CONN_NONE) dev_connect(s, d);
 	else if(d->conn == CONN_UP && d->reg == REG_NONE && proto_register(s, d) != 0){
 		net_retry(s, d, "cannot send Register");
@@ -560,7 +569,8 @@ int net_run(struct sim *s)
 		}else{
 			pump(s);
 		}
-		n = epoll_wait(s->epfd, evs, MAX_EVENTS, wait_ms(s));
+		if(s->http) n = hnet_wait(s, evs, MAX_EVENTS, wait_ms(s));
+		else n = epoll_wait(s->epfd, evs, MAX_EVENTS, wait_ms(s));
 		if(n < 0 && errno != EINTR){
 			perror("sim: epoll_wait");
 			return -1;
@@ -570,6 +580,7 @@ int net_run(struct sim *s)
 			if(evs[i].data.u32 == SIGNAL_TAG) on_signal(s);
 			else if(evs[i].data.u32 < s->n_devs) on_io(s, &s->devs[evs[i].data.u32], evs[i].events);
 		}
+		if(s->http) hnet_io(s);   /* SIM_HTTP_TAG or not: the client's sockets are not in epfd */
 		run_timers(s);
 	}
 	return 0;
@@ -641,7 +652,7 @@ int net_init(struct sim *s)
 	uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 
 	s->epfd = s->sigfd = -1;
-	raise_fd_limit(s->cfg.count);
+	if(!s->cfg.http_url) raise_fd_limit(s->cfg.count);   /* HTTP devices share the sockets */
 	mosquitto_lib_init();
 	s->n_devs = s->cfg.count;
 	s->devs = calloc(s->n_devs, sizeof(*s->devs));
@@ -667,11 +678,12 @@ int net_init(struct sim *s)
 	ev.events = EPOLLIN;
 	ev.data.u32 = SIGNAL_TAG;
 	if(epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->sigfd, &ev) != 0) return fail_sys("epoll_ctl");
-	return 0;
+	return s->cfg.http_url ? hnet_init(s) : 0;   /* says why */
 }
 
 void net_free(struct sim *s)
 {
+	hnet_free(s);
 	for(size_t i = 0; s->devs && i < s->n_devs; i++){
 		struct sim_device *d = &s->devs[i];
 

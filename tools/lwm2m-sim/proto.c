@@ -42,6 +42,37 @@ uint16_t proto_result_for(int rc)
 	}
 }
 
+/* HTTP mode: the answer goes back on the request's own connection (hnet.c). */
+static int answer_store(struct sim_answer *a, uint16_t result, uint16_t ct,
+		const struct lwm2m_buf *payload)
+{
+	a->done = true;
+	a->result = result;
+	a->has_payload = payload != NULL;
+	a->ct = ct;
+	buf_reset(&a->payload);
+	return payload && payload->len ? buf_append(&a->payload, payload->data, payload->len) : 0;
+}
+
+static void log_answer(struct sim *s, struct sim_device *d, const struct lwm2m_op *req,
+		uint16_t result)
+{
+	char uri[72] = "";
+
+	if(!s->cfg.verbose) return;
+	if(req->fields & LWM2M_F_URI){
+		snprintf(uri, sizeof(uri), " %.*s", (int)(req->uri.len < 64 ? req->uri.len : 64),
+				(const char *)req->uri.ptr);
+	}
+	if(s->answer){
+		sim_log(s, d, "%s%s -> %u (HTTP %d)", op_kind_name(req->kind), uri, result,
+				http_codec_status_for(req, result));
+	}else{
+		sim_log(s, d, "%s%s (token %" PRIu64 ") -> %u", op_kind_name(req->kind), uri, req->token,
+				result);
+	}
+}
+
 int proto_respond(struct sim *s, struct sim_device *d, const struct lwm2m_op *req, uint16_t result,
 		uint16_t ct, const struct lwm2m_buf *payload)
 {
@@ -49,6 +80,13 @@ int proto_respond(struct sim *s, struct sim_device *d, const struct lwm2m_op *re
 	struct lwm2m_op r;
 	int rc;
 
+	if(s->answer){
+		rc = answer_store(s->answer, result, ct, payload);
+		if(rc) return rc;
+		s->st.answered++;
+		log_answer(s, d, req, result);
+		return 0;
+	}
 	op_init(&r);
 	r.is_response = true;
 	r.kind = req->kind;
@@ -69,15 +107,7 @@ int proto_respond(struct sim *s, struct sim_device *d, const struct lwm2m_op *re
 	rc = net_publish(s, d, s->out.data, s->out.len);
 	if(rc) return rc;
 	s->st.answered++;
-	if(s->cfg.verbose){
-		char uri[72] = "";
-		if(req->fields & LWM2M_F_URI){
-			snprintf(uri, sizeof(uri), " %.*s", (int)(req->uri.len < 64 ? req->uri.len : 64),
-					(const char *)req->uri.ptr);
-		}
-		sim_log(s, d, "%s%s (token %" PRIu64 ") -> %u", op_kind_name(req->kind), uri, req->token,
-				result);
-	}
+	log_answer(s, d, req, result);
 	return rc;
 }
 
@@ -97,14 +127,19 @@ static int send_request(struct sim *s, struct sim_device *d, struct lwm2m_op *op
 
 	op->token = next_token(d);
 	op->fields |= LWM2M_F_TOKEN;
-	buf_reset(&s->out);
-	rc = mqtt_codec_encode(op, LWM2M_IFACE_RD, &s->out, &err);
-	if(rc){
-		sim_log(s, d, "cannot encode %s: %s", op_kind_name(op->kind), err.msg);
-		return rc;
+	if(s->http){
+		rc = hnet_request(s, d, op);   /* says why */
+		if(rc) return rc;
+	}else{
+		buf_reset(&s->out);
+		rc = mqtt_codec_encode(op, LWM2M_IFACE_RD, &s->out, &err);
+		if(rc){
+			sim_log(s, d, "cannot encode %s: %s", op_kind_name(op->kind), err.msg);
+			return rc;
+		}
+		rc = net_publish(s, d, s->out.data, s->out.len);
+		if(rc) return rc;
 	}
-	rc = net_publish(s, d, s->out.data, s->out.len);
-	if(rc) return rc;
 	d->has_pending = true;
 	d->pending_kind = op->kind;
 	d->pending_token = op->token;
@@ -115,10 +150,34 @@ static int send_request(struct sim *s, struct sim_device *d, struct lwm2m_op *op
 
 /* ---- the device's own requests ---- */
 
+/* The binding of a Register or Update. MQTT carries queue mode inside b ("MQ"); HTTP as the
+ * Q flag beside the letters (b=H&Q), letters being the binding without its Q. */
+static void set_binding(const struct sim *s, const struct sim_device *d, struct lwm2m_op *op,
+		char *letters, size_t size)
+{
+	const char *b = tree_binding(&d->tree);
+	size_t n = 0;
+
+	if(!s->http){
+		op->fields |= LWM2M_F_BINDING;
+		op->binding = op_view_str(b);
+		return;
+	}
+	for(; *b && n + 1 < size; b++){
+		if(*b == 'Q') op->fields |= LWM2M_F_QUEUE;
+		else letters[n++] = *b;
+	}
+	letters[n] = '\0';
+	if(n == 0) return;
+	op->fields |= LWM2M_F_BINDING;
+	op->binding = op_view_str(letters);
+}
+
 int proto_register(struct sim *s, struct sim_device *d)
 {
 	struct lwm2m_buf links;
 	struct lwm2m_op op;
+	char letters[16];
 	int rc;
 
 	buf_init(&links, 0);
@@ -130,11 +189,18 @@ int proto_register(struct sim *s, struct sim_device *d)
 	obs_clear(d);   /* a new registration ends every observation */
 	op_init(&op);
 	op.kind = LWM2M_OP_REGISTER;
-	op.fields = LWM2M_F_LIFETIME | LWM2M_F_VERSION | LWM2M_F_BINDING | LWM2M_F_PAYLOAD;
+	op.fields = LWM2M_F_LIFETIME | LWM2M_F_VERSION | LWM2M_F_PAYLOAD;
 	op.lifetime = tree_lifetime(&d->tree);
 	op.version = op_view_str(s->cfg.version);
-	op.binding = op_view_str(tree_binding(&d->tree));
+	set_binding(s, d, &op, letters, sizeof(letters));
 	op.payload = view_of(&links);
+	if(s->http){
+		/* the topic names the device on MQTT; on HTTP the query does */
+		op.fields |= LWM2M_F_EP | LWM2M_F_CT;
+		op.ep = op_view_str(d->ep);
+		op.content_format = LWM2M_CF_LINK;
+		d->has_reg_id = false;
+	}
 	rc = send_request(s, d, &op);
 	buf_free(&links);
 	if(rc) return rc;
@@ -149,6 +215,7 @@ static int send_update(struct sim *s, struct sim_device *d)
 {
 	struct lwm2m_buf links;
 	struct lwm2m_op op;
+	char letters[16];
 	int rc = 0;
 
 	buf_init(&links, 0);
@@ -158,14 +225,15 @@ static int send_update(struct sim *s, struct sim_device *d)
 		op.fields |= LWM2M_F_LIFETIME;
 		op.lifetime = tree_lifetime(&d->tree);
 	}
-	if(d->update_binding){
-		op.fields |= LWM2M_F_BINDING;
-		op.binding = op_view_str(tree_binding(&d->tree));
-	}
+	if(d->update_binding) set_binding(s, d, &op, letters, sizeof(letters));
 	if(d->update_objects){
 		rc = tree_object_list(&d->tree, &links);
 		op.fields |= LWM2M_F_PAYLOAD;
 		op.payload = view_of(&links);
+		if(s->http){
+			op.fields |= LWM2M_F_CT;
+			op.content_format = LWM2M_CF_LINK;
+		}
 	}
 	if(!rc) rc = send_request(s, d, &op);
 	buf_free(&links);
@@ -249,6 +317,7 @@ static void on_registered(struct sim *s, struct sim_device *d)
 	}
 	sim_log(s, d, "%s", "registered");
 	schedule_update(s, d);
+	if(s->http && s->cfg.send_period_ms) d->send_at = s->now_ms + s->cfg.send_period_ms;
 }
 
 static void on_result(struct sim *s, struct sim_device *d, const struct lwm2m_op *op)
@@ -299,6 +368,11 @@ static void on_result(struct sim *s, struct sim_device *d, const struct lwm2m_op
 	/* stopping waited for this exchange to end */
 	if(d->stopping && d->reg == REG_DONE && !d->has_pending) finish_stopping(s, d);
 	net_sched(s, d);
+}
+
+void proto_on_result(struct sim *s, struct sim_device *d, const struct lwm2m_op *op)
+{
+	on_result(s, d, op);
 }
 
 /* ---- reading ---- */
@@ -409,20 +483,40 @@ static int request_paths(const struct lwm2m_op *op, struct lwm2m_path **paths, s
 			paths, n, err);
 }
 
+/* Read answer in the one format the request asked for (HTTP Accept). */
+static int encode_as(struct sim *s, uint16_t cf, const struct lwm2m_nodes *nodes,
+		const struct lwm2m_path *paths, size_t n_paths, struct lwm2m_buf *out)
+{
+	struct lwm2m_error err;
+
+	return fmt_encode(cf, nodes, n_paths == 1 ? &paths[0] : NULL, &s->model.typer, NULL, out, &err);
+}
+
 static void do_read(struct sim *s, struct sim_device *d, const struct lwm2m_op *op,
 		const struct lwm2m_path *paths, size_t n_paths, bool composite)
 {
+	/* an HTTP Read names its format (Accept); MQTT answers in the configured one */
+	bool asked = s->answer && (op->fields & LWM2M_F_CT);
 	struct lwm2m_nodes nodes;
 	struct lwm2m_buf payload;
-	uint16_t ct = 0;
+	uint16_t ct = asked ? op->content_format : 0;
 	int rc;
 
 	nodes_init(&nodes);
 	buf_init(&payload, 0);
 	rc = proto_read_paths(d, paths, n_paths, composite, &nodes);
-	if(!rc) rc = proto_encode_nodes(s, &nodes, paths, n_paths, composite, &ct, &payload);
-	if(rc) respond_error(s, d, op, rc, "cannot read");
-	else proto_respond(s, d, op, 205, ct, &payload);
+	if(rc){
+		respond_error(s, d, op, rc, "cannot read");
+	}else if(asked){
+		rc = encode_as(s, ct, &nodes, paths, n_paths, &payload);
+		/* the content cannot be had in the format asked for: 4.06 Not Acceptable */
+		if(rc) proto_respond(s, d, op, rc == -LWM2M_ENOMEM ? 500 : 406, 0, NULL);
+		else proto_respond(s, d, op, 205, ct, &payload);
+	}else{
+		rc = proto_encode_nodes(s, &nodes, paths, n_paths, composite, &ct, &payload);
+		if(rc) respond_error(s, d, op, rc, "cannot read");
+		else proto_respond(s, d, op, 205, ct, &payload);
+	}
 	nodes_free(&nodes);
 	buf_free(&payload);
 }
@@ -553,6 +647,10 @@ static void do_create(struct sim *s, struct sim_device *d, const struct lwm2m_op
 		return;
 	}
 	sim_log(s, d, "created /%u/%u", p->ids[0], id);
+	if(s->answer){
+		/* HTTP: the new instance goes in Location (the codec reads it there) */
+		snprintf(s->answer->location, sizeof(s->answer->location), "/%u/%u", p->ids[0], id);
+	}
 	proto_respond(s, d, op, 201, 0, NULL);
 	apply_changes(s, d, &ch);
 }
@@ -592,7 +690,7 @@ static void do_composite(struct sim *s, struct sim_device *d, const struct lwm2m
 	free(paths);
 }
 
-static void handle_request(struct sim *s, struct sim_device *d, const struct lwm2m_op *op)
+void proto_handle_request(struct sim *s, struct sim_device *d, const struct lwm2m_op *op)
 {
 	struct lwm2m_path p;
 
@@ -652,7 +750,7 @@ void proto_on_message(struct sim *s, struct sim_device *d, const uint8_t *p, siz
 	}
 	/* Register, Update, Notify ... are our own messages coming back on the shared topic */
 	if(op_kind_from_device(op.kind)) return;
-	handle_request(s, d, &op);
+	proto_handle_request(s, d, &op);
 	net_sched(s, d);
 }
 
@@ -669,13 +767,13 @@ uint64_t proto_next_due(const struct sim *s, const struct sim_device *d)
 {
 	uint64_t due = 0;
 
-	(void)s;
 	if(d->has_pending) due = d->pending_deadline;
 	if(d->reg == REG_DONE && !d->has_pending && !d->stopping){
 		due = earliest(due, d->update_at);
 		if(d->update_wanted) due = earliest(due, s->now_ms);
 	}
 	if(d->reg == REG_DONE) due = earliest(due, obs_next_due(d));
+	if(d->reg == REG_DONE && !d->stopping && s->http) due = earliest(due, d->send_at);
 	return due;
 }
 
@@ -702,6 +800,51 @@ static void on_timeout(struct sim *s, struct sim_device *d)
 	}
 }
 
+void proto_request_failed(struct sim *s, struct sim_device *d, uint64_t token, const char *why)
+{
+	if(!d->has_pending || d->pending_token != token) return;   /* given up on already */
+	sim_log(s, d, "%s: %s", op_kind_name(d->pending_kind), why);
+	on_timeout(s, d);
+	net_sched(s, d);
+}
+
+/* HTTP mode: Send the temperature and the device's clock (T 7.1.5: POST /dp). */
+static void send_data(struct sim *s, struct sim_device *d)
+{
+	static const struct lwm2m_path paths[] = {
+		{ 3, { TREE_OBJ_TEMP, 0, 5700, 0 } },   /* Sensor Value */
+		{ 3, { TREE_OBJ_DEVICE, 0, 13, 0 } },   /* Current Time */
+	};
+	struct lwm2m_nodes nodes;
+	struct lwm2m_buf payload;
+	struct lwm2m_op op;
+	uint16_t ct = 0;
+	int rc;
+
+	nodes_init(&nodes);
+	buf_init(&payload, 0);
+	rc = proto_read_paths(d, paths, 2, true, &nodes);
+	/* as composite content: SenML CBOR/JSON or LwM2M CBOR, the formats Send allows */
+	if(!rc) rc = proto_encode_nodes(s, &nodes, paths, 2, true, &ct, &payload);
+	if(!rc){
+		op_init(&op);
+		op.kind = LWM2M_OP_SEND;
+		op.fields = LWM2M_F_EP | LWM2M_F_PAYLOAD | LWM2M_F_CT;
+		op.ep = op_view_str(d->ep);
+		op.payload = view_of(&payload);
+		op.content_format = ct;
+		rc = hnet_request(s, d, &op);
+	}
+	if(rc){
+		s->st.send_errors++;
+		sim_log(s, d, "cannot Send: %s", lwm2m_strerror(-rc));
+	}else{
+		sim_log(s, d, "Send sent (%zu bytes)", payload.len);
+	}
+	nodes_free(&nodes);
+	buf_free(&payload);
+}
+
 void proto_timers(struct sim *s, struct sim_device *d)
 {
 	if(d->has_pending && s->now_ms >= d->pending_deadline) on_timeout(s, d);
@@ -710,4 +853,8 @@ void proto_timers(struct sim *s, struct sim_device *d)
 		send_update(s, d);
 	}
 	if(d->reg == REG_DONE) obs_run(s, d);
+	if(s->http && d->reg == REG_DONE && !d->stopping && d->send_at && s->now_ms >= d->send_at){
+		d->send_at = s->now_ms + s->cfg.send_period_ms;
+		send_data(s, d);
+	}
 }

@@ -1,9 +1,12 @@
-/* lwm2m-sim: simulated LwM2M 1.2 devices speaking the MQTT binding (Transport TS 8).
+/* lwm2m-sim: simulated LwM2M 1.2 devices speaking the MQTT binding (Transport TS 8) or,
+ * with --http, the HTTP binding (Transport TS 7).
  *
  * Files: cli.c (options), tree.c (the object tree of a device), proto.c (LwM2M messages:
  * registration and the answers to server operations), observe.c (observations and
  * notifications), net.c (libmosquitto connections driven by one epoll loop, pacing,
- * timers), main.c. Everything runs on one thread. */
+ * timers), hnet.c (HTTP mode: the devices' own HTTP server and their requests to the
+ * server, in the same loop), http_req.c (pure: the device side of the HTTP binding),
+ * main.c. Everything runs on one thread. */
 #ifndef SIM_H
 #define SIM_H
 
@@ -13,10 +16,13 @@
 #include <stdio.h>
 
 #include "tree.h"
+#include "binding/http_codec.h"
 #include "binding/op.h"
 #include "util/buf.h"
 
 struct mosquitto;
+struct hnet;
+struct epoll_event;
 
 /* ---- configuration (cli.c) ---- */
 
@@ -44,6 +50,10 @@ struct sim_config {
 	unsigned timeout_s;             /* wait for a result of the sim's own requests */
 	unsigned retries;               /* attempts before a device that never registered gives up */
 	unsigned keepalive_s;
+	/* HTTP mode (--http) */
+	const char *http_url;           /* the server's base URL (a trailing '/' is ignored); NULL = MQTT */
+	const char *listen;             /* HOST:PORT of the devices' own HTTP server */
+	uint32_t send_period_ms;        /* Send every so often; 0 = never */
 };
 
 /* 0 = run, 1 = help printed (exit 0), -1 = usage error (message printed on err). */
@@ -112,6 +122,9 @@ struct sim_device {
 	uint64_t close_deadline;
 	uint64_t conn_deadline;         /* CONNACK + SUBACK must arrive by then */
 	uint64_t wake_at;               /* the scheduled heap entry */
+	uint64_t send_at;               /* HTTP mode: next Send */
+	bool has_reg_id;                /* HTTP mode: the {id} of /rd/{id} */
+	char reg_id[HTTP_CODEC_REG_ID_LEN + 1];
 	struct tree tree;
 	struct sim_obs *obs;
 	size_t n_obs, cap_obs;
@@ -127,7 +140,9 @@ struct sim_stats {
 	unsigned long notifications;
 	unsigned long updates;
 	unsigned long malformed;        /* messages that could not be decoded */
-	unsigned long publish_errors;
+	unsigned long publish_errors;   /* HTTP mode: requests that got no HTTP answer */
+	unsigned long sends;            /* HTTP mode: Send answered with success */
+	unsigned long send_errors;      /* ... refused or unanswered */
 };
 
 struct sim_heap_ent {
@@ -157,6 +172,20 @@ struct sim {
 	struct sim_heap_ent *heap;
 	size_t heap_len, heap_cap;
 	struct lwm2m_buf out;           /* scratch for outgoing messages */
+	struct hnet *http;              /* HTTP mode: owned; NULL in MQTT mode */
+	struct sim_answer *answer;      /* HTTP mode: where proto_respond puts the answer to the
+	                                 * request being served (NULL outside of that) */
+};
+
+/* HTTP mode: the answer to one server request, filled in by proto_respond instead of a
+ * published message. */
+struct sim_answer {
+	bool done;
+	uint16_t result;                /* LwM2M result, CoAP numbering (205) */
+	bool has_payload;
+	uint16_t ct;
+	struct lwm2m_buf payload;       /* owned */
+	char location[32];              /* Create: "/o/i" of the new instance, "" = none */
 };
 
 /* ---- workers.c ---- */
@@ -174,6 +203,8 @@ bool sim_disable_socketpair(struct mosquitto *mosq);
 
 /* ---- net.c ---- */
 
+#define SIM_HTTP_TAG (UINT32_MAX - 1)   /* epoll tag of the HTTP server's descriptor */
+
 int net_init(struct sim *s);
 int net_run(struct sim *s);
 void net_free(struct sim *s);
@@ -181,6 +212,9 @@ void net_free(struct sim *s);
 int net_publish(struct sim *s, struct sim_device *d, const uint8_t *p, size_t len);
 /* Recompute the device's next timer after something changed. */
 void net_sched(struct sim *s, struct sim_device *d);
+/* After something happened to a device outside of its own socket events (HTTP mode):
+ * deferred teardown, pacing, timers. */
+void net_after(struct sim *s, struct sim_device *d);
 /* Give up on the current connection attempt or registration: retry later or fail. */
 void net_retry(struct sim *s, struct sim_device *d, const char *why);
 /* Disconnect and mark the device finished. */
@@ -190,9 +224,31 @@ void sim_log(const struct sim *s, const struct sim_device *d, const char *fmt, .
 	__attribute__((format(printf, 3, 4)));
 uint64_t sim_wall_s(void);
 
+/* ---- hnet.c (HTTP mode) ---- */
+
+/* Start the devices' HTTP server (its descriptor joins s->epfd with SIM_HTTP_TAG) and the
+ * HTTP client; print the devices' base URLs. */
+int hnet_init(struct sim *s);
+void hnet_free(struct sim *s);
+/* Wait up to timeout_ms for the server, the client's sockets or s->epfd; then the ready
+ * entries of s->epfd, as epoll_wait gives them. */
+int hnet_wait(struct sim *s, struct epoll_event *evs, int max, int timeout_ms);
+/* Serve what the server asked and finish the requests that were answered. */
+void hnet_io(struct sim *s);
+/* Send one of the device's requests (Register, Update, De-register, Send). The answer comes
+ * back through proto_on_result (or proto_request_failed) with op->token; Send answers are
+ * only counted. */
+int hnet_request(struct sim *s, struct sim_device *d, const struct lwm2m_op *op);
+
 /* ---- proto.c ---- */
 
 void proto_on_message(struct sim *s, struct sim_device *d, const uint8_t *p, size_t len);
+/* HTTP mode: answer a decoded server request into s->answer. */
+void proto_handle_request(struct sim *s, struct sim_device *d, const struct lwm2m_op *op);
+/* The answer to one of the device's own requests (token = the request's). */
+void proto_on_result(struct sim *s, struct sim_device *d, const struct lwm2m_op *op);
+/* One of the device's own requests got no answer at all (HTTP mode: connection failed). */
+void proto_request_failed(struct sim *s, struct sim_device *d, uint64_t token, const char *why);
 int proto_register(struct sim *s, struct sim_device *d);
 /* Send an Update now if nothing is pending, else right after. */
 void proto_request_update(struct sim *s, struct sim_device *d);

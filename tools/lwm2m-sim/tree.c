@@ -333,7 +333,8 @@ int tree_init(struct tree *t, const struct tree_model *m, unsigned index, uint64
 	rc |= set_str(&find_res(dev, 2)->v, serial);
 	rc |= set_str(&find_res(dev, 3)->v, "1.0.0");
 	rc |= set_str(&find_res(dev, 14)->v, "+00:00");
-	rc |= set_str(&find_res(dev, 16)->v, "M");
+	/* supported binding: the one transport the device speaks (MQTT, or HTTP with --http) */
+	rc |= set_str(&find_res(dev, 16)->v, binding[0] == 'H' ? "H" : "M");
 	memset(&zero, 0, sizeof(zero));
 	zero.type = LWM2M_TYPE_INTEGER;
 	rc |= res_set_ri(find_res(dev, 11), 0, &zero);

@@ -61,6 +61,8 @@ static void add_stats(struct sim_stats *to, const struct sim_stats *from)
 	to->updates += from->updates;
 	to->malformed += from->malformed;
 	to->publish_errors += from->publish_errors;
+	to->sends += from->sends;
+	to->send_errors += from->send_errors;
 }
 
 /* In the child: run the slice, report, never return. */

@@ -353,7 +353,9 @@ static int setup(struct peer *p, const struct options *o)
 		return -1;
 	}
 	coap_set_app_data(p->ctx, p);
-	coap_context_set_block_mode(p->ctx, COAP_BLOCK_USE_LIBCOAP);
+	/* block-wise transfers are the peer's own (block.c): libcoap 4.3.1 drops a Block2
+	 * answer that comes as a separate response to a server session's request */
+	coap_context_set_block_mode(p->ctx, 0);
 	coap_register_event_handler(p->ctx, on_event);
 	req_install(p);
 	if(rd_install(p) != 0){

@@ -3,7 +3,8 @@
  * It serves the Registration interface (/rd), Send (/dp), sends requests to registered
  * devices on the session they registered from, and talks to the test in JSON lines:
  * commands on stdin, events on stdout (one object a line, flushed). See main.c for the
- * command line and commands.c for the commands. */
+ * command line and commands.c for the commands. Block-wise transfers (RFC 7959) in both
+ * directions are done by the peer itself (block.c, rd.c, requests.c), not by libcoap. */
 #ifndef LWM2M_COAP_PEER_H
 #define LWM2M_COAP_PEER_H
 
@@ -31,18 +32,30 @@ struct registration {
 	uint64_t expires_ms;
 };
 
-/* A request this server sent to a device (and, with Observe, its notifications). */
+/* A request this server sent to a device (and, with Observe, its notifications). Its body
+ * goes out in Block1 blocks when large, and a response or notification in Block2 blocks is
+ * fetched block by block: every block request is a new exchange with its own token. */
 struct outgoing {
 	struct outgoing *next;
 	char *id;                    /* the test's name of the request */
 	coap_session_t *session;     /* one reference held */
-	uint8_t token[8];
+	json_t *cmd;                 /* the request command: every block request is built from it */
+	coap_pdu_type_t type;
+	uint8_t *payload;            /* the request body, or NULL */
+	size_t payload_len;
+	unsigned block1_szx;         /* block size of the request body */
+	size_t block1_end;           /* end of the Block1 block sent last; 0: not in blocks */
+	uint8_t token[8];            /* the exchange under way */
 	size_t token_len;
+	uint8_t obs_token[8];        /* the exchange that carried Observe: notifications use it */
+	size_t obs_token_len;
+	int has_obs_token;
 	uint64_t deadline_ms;        /* 0: none (observation established) */
 	int want_observe;            /* sent with Observe: 0 */
 	int answered;                /* the first response was reported */
 	int rst_next;                /* answer the next CON notification with RST */
 	int cancelling;              /* a GET with Observe: 1 was sent */
+	int fetching;                /* token is a request for a further Block2 block */
 	/* the body being reassembled (Block2) and what its first block said */
 	uint8_t *body;
 	size_t body_len;
@@ -51,9 +64,12 @@ struct outgoing {
 	long observe;                /* -1: none */
 	int confirmable;
 	json_t *location;            /* array of Location-Path segments, or NULL */
+	uint8_t etag[8];
+	size_t etag_len;
+	int has_etag;
 };
 
-/* A request body arriving in Block1 blocks. */
+/* A request body arriving in Block1 blocks (per session, method and path). */
 struct inbound {
 	struct inbound *next;
 	coap_session_t *session;     /* one reference held */
@@ -96,6 +112,23 @@ json_t *json_code(coap_pdu_code_t code);
 int parse_code(const json_t *value, coap_pdu_code_t *code);
 int parse_hex(const char *hex, uint8_t **out, size_t *out_len);
 struct peer *peer_of(const coap_session_t *session);
+
+/* block.c: Block1/Block2 options (RFC 7959), handled by the peer itself */
+struct block {
+	uint32_t num;
+	int m;                       /* more blocks follow */
+	unsigned szx;                /* block size 2^(szx+4), 0..6 */
+};
+#define PEER_BLOCK_SZX_MAX 6u   /* 1024 bytes */
+
+int block_get(const coap_pdu_t *pdu, coap_option_num_t number, struct block *b);
+int block_add(coap_pdu_t *pdu, coap_option_num_t number, const struct block *b);
+size_t block_size(unsigned szx);
+size_t block_offset(const struct block *b);
+unsigned block_szx_for(const coap_session_t *session);
+int option_bytes(const coap_pdu_t *pdu, coap_option_num_t number, const uint8_t **value,
+	size_t *len);
+int option_uint(const coap_pdu_t *pdu, coap_option_num_t number, long *value);
 
 /* rd.c: Registration interface and Send */
 int rd_install(struct peer *p);

@@ -1,9 +1,11 @@
 /* Registration interface (POST /rd, POST /rd/<id>, DELETE /rd/<id>) and Send (POST /dp).
  *
  * Everything arrives at libcoap's unknown-resource handler, so that /rd/<id> needs no
- * resource per registration. Request bodies in Block1 blocks are put together here: with
- * COAP_BLOCK_USE_LIBCOAP (and not SINGLE_BODY, which 4.3.1 truncates without Size1) the
- * handler sees every block with its offset, and an intermediate 2.xx becomes 2.31. */
+ * resource per registration. Request bodies in Block1 blocks (RFC 7959) are put together
+ * here, libcoap's block handling being off (see block.c): every block but the last is
+ * answered 2.31 Continue with its Block1 option echoed, the last one by the operation's
+ * answer (with Block1 M=0 when 2.xx); a block that does not follow the previous one gets
+ * 4.08 Request Entity Incomplete, a body over INBOUND_MAX_BYTES 4.13. */
 #include "peer.h"
 
 #include <stdio.h>
@@ -23,7 +25,7 @@ struct uri_path {
 	char seg[PATH_SEGMENTS_MAX][PATH_SEGMENT_MAX];
 };
 
-enum collect { COLLECT_DONE, COLLECT_MORE, COLLECT_FAILED };
+enum collect { COLLECT_DONE, COLLECT_MORE, COLLECT_FAILED, COLLECT_TOO_LARGE };
 
 static void read_path(const coap_pdu_t *pdu, struct uri_path *path)
 {
@@ -119,20 +121,21 @@ void inbound_free_all(struct peer *p)
 	}
 }
 
-/* The whole request body, or MORE while blocks are still coming. *body is owned by the
- * caller on DONE (NULL when empty). */
+/* The whole request body, or MORE while Block1 blocks (b1, NULL: none) are still coming.
+ * *body is owned by the caller on DONE (NULL when empty). */
 static enum collect collect_body(struct peer *p, coap_session_t *s, const char *key,
-	const coap_pdu_t *req, uint8_t **body, size_t *body_len)
+	const coap_pdu_t *req, const struct block *b1, uint8_t **body, size_t *body_len)
 {
-	size_t len = 0, offset = 0, total = 0;
+	size_t len = 0;
 	const uint8_t *data = NULL;
 	*body = NULL;
 	*body_len = 0;
-	if(!coap_get_data_large(req, &len, &data, &offset, &total)){
-		len = offset = total = 0;
+	if(!coap_get_data(req, &len, &data)){
+		len = 0;
 	}
 	struct inbound **slot = inbound_slot(p, s, key);
-	int last = offset + len >= total;
+	size_t offset = b1 ? block_offset(b1) : 0;
+	int last = !b1 || !b1->m;
 	if(offset == 0 && last){
 		if(*slot){
 			inbound_drop(slot);
@@ -145,6 +148,12 @@ static enum collect collect_body(struct peer *p, coap_session_t *s, const char *
 			*body_len = len;
 		}
 		return COLLECT_DONE;
+	}
+	if(offset + len > INBOUND_MAX_BYTES){
+		if(*slot){
+			inbound_drop(slot);
+		}
+		return COLLECT_TOO_LARGE;
 	}
 	if(offset == 0 && !*slot){
 		struct inbound *in = calloc(1, sizeof(*in));
@@ -159,7 +168,7 @@ static enum collect collect_body(struct peer *p, coap_session_t *s, const char *
 	if(in && offset <= in->len){    /* a block again (lost ACK), or the client started over */
 		in->len = offset;
 	}
-	if(!in || offset != in->len || offset + len > INBOUND_MAX_BYTES){
+	if(!in || offset != in->len || (!last && len != block_size(b1->szx))){
 		if(in){
 			inbound_drop(slot);
 		}
@@ -475,6 +484,25 @@ static void do_send(struct peer *p, coap_session_t *s, const coap_pdu_t *req, co
 		"code", json_code(r ? COAP_RESPONSE_CODE(204) : COAP_RESPONSE_CODE(404))));
 }
 
+/* 4.13 with the largest body taken (Size1); without it when it does not fit */
+static void too_large(coap_pdu_t *resp)
+{
+	uint8_t buf[4];
+	size_t len = coap_encode_var_safe(buf, sizeof(buf), INBOUND_MAX_BYTES);
+	coap_pdu_set_code(resp, COAP_RESPONSE_CODE(413));
+	if(!coap_add_option(resp, COAP_OPTION_SIZE1, len, buf)){
+		coap_log(LOG_WARNING, "4.13 goes without Size1\n");
+	}
+}
+
+/* 2.xx answers to a Block1 request carry its Block1 option (M=1: 2.31 Continue). */
+static void echo_block1(coap_pdu_t *resp, const struct block *b1)
+{
+	if(block_add(resp, COAP_OPTION_BLOCK1, b1) != 0){
+		coap_pdu_set_code(resp, COAP_RESPONSE_CODE(500));
+	}
+}
+
 static void hnd_post(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
 	const coap_string_t *qs, coap_pdu_t *resp)
 {
@@ -483,6 +511,7 @@ static void hnd_post(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *
 	char key[PATH_SEGMENTS_MAX * PATH_SEGMENT_MAX + 8];
 	uint8_t *body;
 	size_t body_len;
+	struct block b1;
 	read_path(req, &path);
 	int is_rd = !path.unusable && path.count >= 1 && strcmp(path.seg[0], "rd") == 0;
 	int is_dp = !path.unusable && path.count == 1 && strcmp(path.seg[0], "dp") == 0;
@@ -490,13 +519,22 @@ static void hnd_post(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *
 		coap_pdu_set_code(resp, COAP_RESPONSE_CODE(404));
 		return;
 	}
+	int has_b1 = block_get(req, COAP_OPTION_BLOCK1, &b1);
+	if(has_b1 < 0){
+		coap_pdu_set_code(resp, COAP_RESPONSE_CODE(400));
+		return;
+	}
 	snprintf(key, sizeof(key), "POST /%s/%s", path.seg[0], path.count > 1 ? path.seg[1] : "");
-	switch(collect_body(p, s, key, req, &body, &body_len)){
+	switch(collect_body(p, s, key, req, has_b1 ? &b1 : NULL, &body, &body_len)){
 	case COLLECT_MORE:
 		coap_pdu_set_code(resp, COAP_RESPONSE_CODE(231));
+		echo_block1(resp, &b1);
 		return;
 	case COLLECT_FAILED:
 		coap_pdu_set_code(resp, COAP_RESPONSE_CODE(408));
+		return;
+	case COLLECT_TOO_LARGE:
+		too_large(resp);
 		return;
 	case COLLECT_DONE:
 		break;
@@ -509,6 +547,10 @@ static void hnd_post(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *
 		do_update(p, s, path.seg[1], req, resp, body, body_len);
 	}
 	free(body);
+	if(has_b1 && ((unsigned)coap_pdu_get_code(resp) >> 5) == 2){
+		b1.m = 0;
+		echo_block1(resp, &b1);    /* after Location-Path: ascending */
+	}
 }
 
 static void hnd_delete(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
