@@ -307,6 +307,21 @@ static void on_device_answer(void *ctx, const struct http_response *res)
 	downlink_free(d);
 }
 
+/* The device's base URL: "{ep}" in the configured URL stands for the endpoint name, so one
+ * pattern entry ("sensor-*") can serve many devices. */
+static int base_url(struct lwm2m_buf *url, const char *pattern, const char *endpoint)
+{
+	const char *p = pattern, *hit;
+	int rc = 0;
+
+	while(rc == 0 && (hit = strstr(p, "{ep}")) != NULL){
+		rc = buf_append(url, p, (size_t)(hit - p));
+		if(rc == 0) rc = buf_append(url, endpoint, strlen(endpoint));
+		p = hit + 4;
+	}
+	return rc ? rc : buf_append(url, p, strlen(p));
+}
+
 static int send_to_device(void *ctx, const char *endpoint, const struct lwm2m_op *op,
 		uint32_t timeout_ms, char *why, size_t why_size)
 {
@@ -326,7 +341,8 @@ static int send_to_device(void *ctx, const char *endpoint, const struct lwm2m_op
 	buf_init(&pq, 0);
 	buf_init(&url, 0);
 	rc = http_codec_encode_request(op, NULL, &pq, &method, &ct, &accept, &err);
-	if(rc == 0) rc = buf_printf(&url, "%s%s", conf->http.url, (const char *)pq.data);
+	if(rc == 0) rc = base_url(&url, conf->http.url, endpoint);
+	if(rc == 0) rc = buf_printf(&url, "%s", (const char *)pq.data);
 	else snprintf(why, why_size, "%s", err.msg);
 	d = rc == 0 ? calloc(1, sizeof(*d)) : NULL;
 	if(d){

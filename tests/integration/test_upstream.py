@@ -363,6 +363,52 @@ def sim_fault():
         peer.stop()
 
 
+def dtls_libcoap_server():
+    """A DTLS-PSK handshake with Debian's coap-server-gnutls (not an LwM2M server: it answers
+    POST /rd with 4.04, over the established DTLS session)."""
+    import subprocess
+    port = h.free_port()
+    while True:
+        dport = port + 1
+        try:
+            import socket
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", dport))
+            s.close()
+            break
+        except OSError:
+            port = h.free_port()
+    srv = subprocess.Popen(["coap-server-gnutls", "-A", "127.0.0.1", "-p", str(port), "-k", "psk-secret", "-v", "7"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    eps = os.path.join(res.tmp, "endpoints-gnutls.json")
+    with open(eps, "w") as f:
+        json.dump({"endpoints": {"gnutls-dev": {"upstream": {"psk": {"key": "text:psk-secret"}}},
+                                 "wrongkey": {"upstream": {"psk": {"key": "text:not-the-key"}}}}}, f)
+    b = h.rest_broker(res, "upstream-gnutls", plugin_opts=[("coap_server", "coaps://127.0.0.1:%d" % dport),
+                                                           ("endpoints_file", eps)])
+    try:
+        if not res.check(b.start(), "broker toward coap-server-gnutls starts"):
+            return
+        d1, d2 = fd.start_devices(b.port, ["gnutls-dev", "wrongkey"])
+        ok = h.wait_until(lambda: upstream_of(b, "gnutls-dev").get("code") == 404, 15)
+        res.check(ok, "DTLS-PSK with coap-server-gnutls: the handshake succeeds and the server's 4.04 comes back",
+                  upstream_of(b, "gnutls-dev"))
+        res.equal(upstream_of(b, "gnutls-dev").get("state"), "refused", "... shown as refused with the server's code")
+        bad = h.wait_until(lambda: upstream_of(b, "wrongkey").get("state") == "backoff", 15)
+        res.check(bad and "DTLS" in upstream_of(b, "wrongkey").get("reason", ""),
+                  "a wrong PSK: the handshake fails, backoff with the reason", upstream_of(b, "wrongkey"))
+        d1.disconnect()
+        d2.disconnect()
+        b.check_stopped_cleanly(res, "gnutls broker")
+    finally:
+        b.stop()
+        srv.terminate()
+        try:
+            srv.wait(5)
+        except Exception:
+            srv.kill()
+
+
 def main():
     peer = CoapPeer(request_timeout_ms=8000)
     b = None
@@ -396,6 +442,7 @@ def main():
                       "a clean shutdown de-registers the devices upstream (plugin_opt_coap_shutdown deregister)")
         res.section("restart with state_db", restart_with_state, peer)
         res.section("100 lwm2m-sim devices, server outage", sim_fault)
+        res.section("DTLS-PSK against coap-server-gnutls", dtls_libcoap_server)
         peer_psk = CoapPeer(psk={"secure-1": b"secret1"})
         try:
             peer_psk.start()
