@@ -10,6 +10,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,39 @@ struct binding_server {
 	struct core *core;
 	struct http_client *client;
 	struct downlink *downlinks;          /* requests in flight to devices */
+	uint64_t log_window;                 /* second (uv_now / 1000) of the refusals logged */
+	unsigned log_count;                  /* refusals logged in it */
+	unsigned long log_suppressed;        /* and not logged */
 };
+
+#define REFUSALS_LOGGED_PER_S 20u   /* anyone who reaches the listener could flood the log */
+
+static void log_refusal(struct binding_server *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void log_refusal(struct binding_server *b, const char *fmt, ...)
+{
+	uint64_t now = uv_now(core_api_loop(b->core)) / 1000;
+	char line[400];
+	va_list ap;
+
+	if(now != b->log_window){
+		if(b->log_suppressed){
+			core_log(b->core, CORE_LOG_NOTICE, "lwm2m: http: %lu more refused requests were not logged", b->log_suppressed);
+		}
+		b->log_window = now;
+		b->log_count = 0;
+		b->log_suppressed = 0;
+	}
+	if(b->log_count >= REFUSALS_LOGGED_PER_S){
+		b->log_suppressed++;
+		return;
+	}
+	b->log_count++;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	core_log(b->core, CORE_LOG_NOTICE, "lwm2m: http: %s", line);
+}
 
 /* One device request being received. */
 struct up_req {
@@ -161,7 +194,7 @@ static enum MHD_Result handle(struct up_req *u, struct MHD_Connection *conn, con
 	v.body_len = u->too_big ? b->cfg->max_payload + 1 : u->body.len;
 	v.max_body = b->cfg->max_payload;
 	if(http_codec_decode_request(&v, &op, &x, &err) != 0){
-		core_log(b->core, CORE_LOG_NOTICE, "lwm2m: http: %s %s refused with %u: %s", method, u->uri, x.status, err.msg);
+		log_refusal(b, "%s %s refused with %u: %s", method, u->uri, x.status, err.msg);
 		return reply(conn, x.status, NULL, x.allow, err.msg);
 	}
 	if(op.fields & LWM2M_F_EP) snprintf(endpoint, sizeof(endpoint), "%.*s", (int)op.ep.len, (const char *)op.ep.ptr);
@@ -176,8 +209,8 @@ static enum MHD_Result handle(struct up_req *u, struct MHD_Connection *conn, con
 		case LWM2M_OP_REGISTER:
 			if(!endpoint[0]) return reply(conn, 400, NULL, NULL, "Register without ep and without a TLS identity");
 			if(!allowed(b, endpoint)){
-				core_log(b->core, CORE_LOG_NOTICE, "lwm2m: http: endpoint '%s' refused: no entry with an http "
-						"section in plugin_opt_endpoints_file", endpoint);
+				log_refusal(b, "endpoint '%s' refused: no entry with an http section in plugin_opt_endpoints_file",
+						endpoint);
 				return reply(conn, 403, NULL, NULL, "endpoint not allowed");
 			}
 			cu.endpoint = endpoint;
