@@ -21,6 +21,13 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$http_port") 2>/dev/null; then
 	http_port=18080
 fi
 
+binding_port=${LWM2M_BINDING_PORT:-8090}
+if (exec 3<>"/dev/tcp/127.0.0.1/$binding_port") 2>/dev/null; then
+	echo "start: port $binding_port is taken; using 18090 for the HTTP binding (set LWM2M_BINDING_PORT to choose)"
+	binding_port=18090
+fi
+sim_http_port=${LWM2M_SIM_HTTP_PORT:-8091}
+
 run="$top/run"
 mkdir -p "$run"
 device=demo-device
@@ -52,7 +59,15 @@ plugin $top/build/plugin/mosquitto_lwm2m.so
 plugin_opt_identity username
 plugin_opt_doorbell 127.0.0.1:$port
 plugin_opt_http_listen 127.0.0.1:$http_port
+plugin_opt_http_binding_listen 127.0.0.1:$binding_port
+plugin_opt_endpoints_file $run/endpoints.json
+plugin_opt_state_db $run/state.db
 CONF
+
+# Devices on the HTTP binding must be listed; these are served by lwm2m-sim --http.
+cat > "$run/endpoints.json" <<JSON
+{ "endpoints": { "http-sim-*": { "http": { "url": "http://127.0.0.1:$sim_http_port/{ep}" } } } }
+JSON
 
 # A Register for endpoint demo-device: {1:6, 2:1, 7:h'</1/0>,</3/0>', 8:300, 9:"1.2", 10:"M"}
 register=a601060201074d3c2f312f303e2c3c2f332f303e0819012c0963312e320a614d
@@ -60,6 +75,7 @@ cat <<MSG
 
 mosquitto with the LwM2M plugin: mqtt://127.0.0.1:$port   (config: $run/mosquitto.conf)
 REST API and events:              http://127.0.0.1:$http_port/api/clients
+LwM2M HTTP binding for devices:   http://127.0.0.1:$binding_port/rd   (devices listed in $run/endpoints.json)
 Demo device account: user '$device', password '$password'
 
 Watch the device's topic (payloads shown as hex CBOR):
@@ -68,9 +84,13 @@ Register the device (the answer a202011218c9 = {2: 1, 18: 201} shows in the wind
   printf "\$(echo $register | sed 's/../\\\\x&/g')" | mosquitto_pub -p $port -u $device -P $password -t lwm2m/rd/$device -q 1 -s
 Simulated devices sim-0 ... sim-9 (objects /1, /3, /3303):
   $top/build/tools/lwm2m-sim --port $port --username-is-ep --count 10 --password $password
+Simulated devices on the HTTP binding (they serve their objects on 127.0.0.1:$sim_http_port):
+  $top/build/tools/lwm2m-sim --http http://127.0.0.1:$binding_port --listen 127.0.0.1:$sim_http_port --count 3 --ep-prefix http-sim-
 List the registered devices, and follow events:
   curl -s http://127.0.0.1:$http_port/api/clients
   curl -sN http://127.0.0.1:$http_port/api/event
+Read a device's manufacturer (MQTT or HTTP device alike):
+  curl -s http://127.0.0.1:$http_port/api/clients/http-sim-0/3/0/0
 De-register it ({1:8, 2:2}; answer a202021218ca):
   printf '\\xa2\\x01\\x08\\x02\\x02' | mosquitto_pub -p $port -u $device -P $password -t lwm2m/rd/$device -q 1 -s
 
