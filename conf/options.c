@@ -52,7 +52,7 @@ const struct conf_option_doc conf_option_docs[] = {
 		"The CoAP LwM2M server every device is registered at, coap://host[:port] or coaps://host[:port] (DTLS; credentials per endpoint in endpoints_file)"},
 	{"coap_max_inflight", "count", "64",
 		"Upstream Register/Update/De-register requests in flight at once, so a restart with many devices does not flood the server (1..10000)"},
-	{"coap_sessions_per_context", "count", "1000",
+	{"coap_sessions_per_context", "count", "100",
 		"Device sessions per libcoap context: libcoap walks every session of a context on each event, so devices are spread over several contexts of at most this many (1..100000)"},
 	{"coap_shutdown", "enum", "deregister",
 		"What a clean broker shutdown does at the upstream server: deregister (every device, waiting at most 2 s) or keep (the registrations expire there by themselves)"},
@@ -86,7 +86,7 @@ void conf_defaults(struct lwm2m_config *c)
 	c->max_registrations = 1000000;
 	c->register_rate = 60;
 	c->coap_max_inflight = 64;
-	c->coap_sessions_per_context = 1000;
+	c->coap_sessions_per_context = 100;
 	c->coap_deregister_on_shutdown = true;
 }
 

@@ -66,10 +66,7 @@ coap_session_t *up_creds_session(struct upstream *u, const char *endpoint, char 
 	else if(conf->upstream.kind == ENDPOINT_CRED_PSK) s = psk_session(u, ctx, conf, endpoint);
 	else s = pki_session(u, ctx, conf);
 	if(!s){
-		struct up_shard *sh = NULL;
-		for(size_t i = 0; i < u->n_shards && !sh; i++){
-			if(u->shards[i]->ctx == ctx) sh = u->shards[i];
-		}
+		struct up_shard *sh = coap_get_app_data(ctx);
 		if(sh) sh->sessions--;
 		snprintf(why, why_size, "cannot open a CoAP session (see the log above)");
 	}

@@ -352,16 +352,26 @@ static struct up_observer *observer_find(struct up_dev *d, const uint8_t *token,
 	return NULL;
 }
 
+/* A core request carrying op toward d's device; with an observer, one that it taps (the
+ * tap is also what names an observation to cancel). */
+static void device_request(struct api_request *req, const struct up_dev *d,
+	const struct lwm2m_op *op, struct up_observer *o)
+{
+	memset(req, 0, sizeof(*req));
+	req->prefix = d->prefix;
+	req->endpoint = d->endpoint;
+	req->op = *op;
+	if(o){
+		req->notify = on_notify;
+		req->notify_ctx = o;
+	}
+}
+
 static void cancel_observer(struct up_dev *d, struct up_observer *o)
 {
 	struct api_request req;
 
-	memset(&req, 0, sizeof(req));
-	req.prefix = d->prefix;
-	req.endpoint = d->endpoint;
-	req.op = o->op;
-	req.notify = on_notify;
-	req.notify_ctx = o;
+	device_request(&req, d, &o->op, o);
 	observer_unlink(d, o);
 	core_api_cancel_observation(d->u->c, &req);
 	for(struct up_request *r = d->requests; r; r = r->next){
@@ -387,16 +397,11 @@ static int64_t send_to_device(struct up_request *r, char *why, size_t why_size)
 	struct up_dev *d = r->d;
 	struct api_request req;
 
-	memset(&req, 0, sizeof(req));
-	req.prefix = d->prefix;
-	req.endpoint = d->endpoint;
-	req.op = r->op;
+	device_request(&req, d, &r->op, r->observer);
 	req.done = on_device_answer;
 	req.ctx = r;
 	if(r->observer){
-		req.notify = on_notify;
 		req.notify_end = on_notify_end;
-		req.notify_ctx = r->observer;
 		return core_api_observe(d->u->c, &req, why, why_size);
 	}
 	return core_api_send(d->u->c, &req, why, why_size);

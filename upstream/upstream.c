@@ -2,6 +2,7 @@
 #include "upstream_internal.h"
 
 #include <netdb.h>
+#include <sys/epoll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,11 +83,17 @@ static void arm(struct up_shard *sh)
 	else uv_timer_start(&sh->timer, sh_on_timer_cb, ms, 0);
 }
 
+/* Only what is ready on this context's epoll fd: coap_io_process would walk every session
+ * of the context before and after (libcoap re-arms its own timer when it queues a
+ * confirmable message or an async answer, so nothing needs preparing after this). */
 static void process(struct up_shard *sh)
 {
+	struct epoll_event events[32];
+	int n;
+
 	if(sh->u->stopping) return;
-	coap_io_process(sh->ctx, COAP_IO_NO_WAIT);
-	sh->dirty = true;
+	n = epoll_wait(coap_context_get_coap_fd(sh->ctx), events, 32, 0);
+	if(n > 0) coap_io_do_epoll(sh->ctx, events, (size_t)n);
 }
 
 void sh_on_timer_cb(uv_timer_t *t)
@@ -117,11 +124,8 @@ static void on_check(uv_check_t *h)
 
 struct up_shard *up_shard_of(struct upstream *u, const coap_session_t *session)
 {
-	coap_context_t *ctx = coap_session_get_context(session);
-	for(size_t i = 0; i < u->n_shards; i++){
-		if(u->shards[i]->ctx == ctx) return u->shards[i];
-	}
-	return NULL;
+	(void)u;
+	return coap_get_app_data(coap_session_get_context(session));
 }
 
 void up_touch(struct upstream *u, const coap_session_t *session)
@@ -326,6 +330,7 @@ static struct up_shard *shard_new(struct upstream *u)
 		free(sh);
 		return NULL;
 	}
+	coap_set_app_data(sh->ctx, sh);
 	coap_context_set_block_mode(sh->ctx, COAP_BLOCK_USE_LIBCOAP);
 	coap_register_response_handler(sh->ctx, on_response);
 	coap_register_nack_handler(sh->ctx, on_nack);
