@@ -77,9 +77,18 @@ def registration_and_dm(peer, b, state):
     r = peer.request("dev1", "GET", "/3/0", accept=40)
     res.check(r.get("code") == "2.05" and r.get("ct") == 40 and b"</3/0/0>" in hexb(r),
               "Discover /3/0 -> 2.05 link-format", r)
+    mark_d = d.request_mark()
     r = peer.request("dev1", "PUT", "/3/0/14", payload="+02:00", ct=0)
     res.equal(r.get("code"), "2.04", "Write /3/0/14 -> 2.04")
     res.equal(d.value("/3/0/14"), ("string", "+02:00"), "the device has the written value")
+    q = d.wait_request(lambda m: m.get(1) == fd.OP_WRITE, 5, mark_d)
+    res.equal(q.get(19) if q else None, 112,
+              "a body in text, which the device did not list (</>;ct=\"112 110\"), reaches it as SenML CBOR")
+    body = json.dumps([{"n": "/3/0/14", "vs": "+03:00"}, {"n": "/3303/0/5701", "vs": "K"}]).encode()
+    r = peer.request("dev1", "IPATCH", "/", payload=body, ct=110)
+    res.equal(r.get("code"), "2.04", "Write-Composite (iPATCH) -> 2.04")
+    res.equal((d.value("/3/0/14"), d.value("/3303/0/5701")), (("string", "+03:00"), ("string", "K")),
+              "the device has both written values")
     mark_d = d.request_mark()
     r = peer.request("dev1", "PUT", "/3303/0/5700", query=["pmin=5", "pmax=60"])
     res.equal(r.get("code"), "2.04", "Write-Attributes pmin/pmax -> 2.04")
@@ -409,6 +418,34 @@ def dtls_libcoap_server():
             srv.kill()
 
 
+def http_device_upstream(peer):
+    """An HTTP-binding device is forwarded like an MQTT one; it cannot be observed: 4.05."""
+    import http.client
+    eps = os.path.join(res.tmp, "endpoints-http.json")
+    with open(eps, "w") as f:
+        json.dump({"endpoints": {"hdev": {"http": {"url": "http://127.0.0.1:9/hdev"}}}}, f)
+    bport = h.free_port()
+    b = h.rest_broker(res, "upstream-http", plugin_opts=[("coap_server", "coap://127.0.0.1:%d" % peer.port),
+                                                         ("endpoints_file", eps),
+                                                         ("http_binding_listen", "127.0.0.1:%d" % bport)])
+    try:
+        if not res.check(b.start(), "broker with the forwarder and the HTTP binding starts"):
+            return
+        mark = peer.mark()
+        c = http.client.HTTPConnection("127.0.0.1", bport, timeout=10)
+        c.request("POST", "/rd?ep=hdev&lt=60&lwm2m=1.2&b=H", body=b"</3/0>", headers={"Content-Type": "application/link-format"})
+        r = c.getresponse()
+        r.read()
+        res.equal(r.status, 201, "an HTTP device registers")
+        reg = peer.wait_register("hdev", 10, mark)
+        res.check(reg is not None, "... and is registered at the CoAP server")
+        o = peer.request("hdev", "GET", "/3/0/0", observe=0)
+        res.equal(o.get("code"), "4.05", "Observe of an HTTP device -> 4.05")
+        b.check_stopped_cleanly(res, "http+coap broker")
+    finally:
+        b.stop()
+
+
 def main():
     peer = CoapPeer(request_timeout_ms=8000)
     b = None
@@ -443,6 +480,7 @@ def main():
         res.section("restart with state_db", restart_with_state, peer)
         res.section("100 lwm2m-sim devices, server outage", sim_fault)
         res.section("DTLS-PSK against coap-server-gnutls", dtls_libcoap_server)
+        res.section("an HTTP device upstream", http_device_upstream, peer)
         peer_psk = CoapPeer(psk={"secure-1": b"secret1"})
         try:
             peer_psk.start()
