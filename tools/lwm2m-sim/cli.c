@@ -44,10 +44,19 @@ void cli_usage(FILE *out)
 "  --tls-cert FILE       client certificate (with --tls-key)\n"
 "  --tls-key FILE        client private key\n"
 "  --max-pending N       connections/registrations in progress at once (200)\n"
-"  --timeout S           wait for CONNACK and for results of Register/Update/\n"
-"                        De-register (30)\n"
+"  --timeout S           wait for CONNACK, for results of Register/Update/\n"
+"                        De-register and for Bootstrap-Finish (30)\n"
 "  --retries N           attempts before a device that never registered gives up (3)\n"
 "  --keepalive S         MQTT keep-alive (60)\n"
+"Bootstrap (MQTT mode):\n"
+"  --bootstrap           bootstrap first: Bootstrap-Request on [TENANT/]lwm2m/bs/<ep>,\n"
+"                        the server's Delete and Write applied, Discover and Read\n"
+"                        answered; after Bootstrap-Finish register with the server\n"
+"                        account written (/1 lifetime and binding), COSE-protected\n"
+"                        when its /0 instance links a /23 key (resource 27)\n"
+"  --bootstrap-pack      the same with one Bootstrap-Pack-Request\n"
+"  --pct F               content format the bootstrap data should come in (a --format\n"
+"                        name or a number)\n"
 "HTTP mode:\n"
 "  --http URL            the LwM2M server's HTTP binding (http://HOST:PORT[/path]\n"
 "                        or https://...; --tls-ca/--tls-cert/--tls-key apply);\n"
@@ -59,8 +68,9 @@ void cli_usage(FILE *out)
 "  --verbose, -v         one line per event\n"
 "  --help, -h            this text\n"
 "\n"
-"Prints a summary line at the end; exits 0 when every device registered (and\n"
-"de-registered with --deregister-at-exit), 1 otherwise, 2 on a usage error.\n", out);
+"Prints a summary line at the end; exits 0 when every device registered (after\n"
+"bootstrapping with --bootstrap, and de-registered with --deregister-at-exit), 1\n"
+"otherwise, 2 on a usage error.\n", out);
 }
 
 enum {
@@ -68,6 +78,7 @@ enum {
 	OPT_PASSWORD, OPT_PREFIX, OPT_LIFETIME, OPT_VERSION, OPT_BINDING, OPT_FORMAT,
 	OPT_NOTIFY_PERIOD, OPT_RUN_FOR, OPT_DEREGISTER, OPT_TLS_CA, OPT_TLS_CERT, OPT_TLS_KEY,
 	OPT_MAX_PENDING, OPT_TIMEOUT, OPT_RETRIES, OPT_KEEPALIVE, OPT_HTTP, OPT_LISTEN, OPT_SEND,
+	OPT_BOOTSTRAP, OPT_BOOTSTRAP_PACK, OPT_PCT,
 };
 
 static const struct option long_opts[] = {
@@ -96,6 +107,9 @@ static const struct option long_opts[] = {
 	{"http", required_argument, NULL, OPT_HTTP},
 	{"listen", required_argument, NULL, OPT_LISTEN},
 	{"send", required_argument, NULL, OPT_SEND},
+	{"bootstrap", no_argument, NULL, OPT_BOOTSTRAP},
+	{"bootstrap-pack", no_argument, NULL, OPT_BOOTSTRAP_PACK},
+	{"pct", required_argument, NULL, OPT_PCT},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -248,6 +262,16 @@ static bool apply(struct sim_config *c, int opt, const char *arg, FILE *err)
 			if(!parse_uint(arg, 0, 86400000u, &v)) break;
 			c->send_period_ms = (uint32_t)v;
 			return true;
+		case OPT_BOOTSTRAP: c->bootstrap = true; return true;
+		case OPT_BOOTSTRAP_PACK:
+			c->bootstrap = c->bootstrap_pack = true;
+			return true;
+		case OPT_PCT:
+			cf = fmt_cf_parse(arg);
+			if(cf < 0) break;
+			c->has_pct = true;
+			c->pct = (uint16_t)cf;
+			return true;
 		case 'v': c->verbose = true; return true;
 		default: return false;
 	}
@@ -261,7 +285,8 @@ static bool apply(struct sim_config *c, int opt, const char *arg, FILE *err)
 static bool mode_options_fit(struct sim_config *c, const bool *given, FILE *err)
 {
 	static const int mqtt_only[] = { OPT_HOST, OPT_PORT, OPT_USERNAME_IS_EP, OPT_USERNAME,
-		OPT_PASSWORD, OPT_PREFIX, OPT_KEEPALIVE, OPT_NOTIFY_PERIOD };
+		OPT_PASSWORD, OPT_PREFIX, OPT_KEEPALIVE, OPT_NOTIFY_PERIOD, OPT_BOOTSTRAP,
+		OPT_BOOTSTRAP_PACK, OPT_PCT };
 	static const int http_only[] = { OPT_LISTEN, OPT_SEND };
 	bool http = c->http_url != NULL;
 	const int *other = http ? mqtt_only : http_only;
@@ -312,12 +337,16 @@ static bool consistent(const struct sim_config *c, FILE *err)
 		fprintf(err, "lwm2m-sim: --tls-cert needs --tls-ca\n");
 		return false;
 	}
+	if(c->has_pct && !c->bootstrap){
+		fprintf(err, "lwm2m-sim: --pct needs --bootstrap or --bootstrap-pack\n");
+		return false;
+	}
 	return true;
 }
 
 int cli_parse(int argc, char **argv, struct sim_config *cfg, FILE *err)
 {
-	bool given[OPT_SEND - OPT_HOST + 1] = { false };
+	bool given[OPT_PCT - OPT_HOST + 1] = { false };
 	int opt;
 
 	defaults(cfg);
@@ -334,7 +363,7 @@ int cli_parse(int argc, char **argv, struct sim_config *cfg, FILE *err)
 			return -1;
 		}
 		if(!apply(cfg, opt, optarg, err)) return -1;
-		if(opt >= OPT_HOST && opt <= OPT_SEND) given[opt - OPT_HOST] = true;
+		if(opt >= OPT_HOST && opt <= OPT_PCT) given[opt - OPT_HOST] = true;
 	}
 	if(optind < argc){
 		fprintf(err, "lwm2m-sim: unexpected argument '%s'\n", argv[optind]);

@@ -27,9 +27,9 @@ void sim_log(const struct sim *s, const struct sim_device *d, const char *fmt, .
 static void print_summary(const struct sim_config *cfg, const struct sim_stats *st)
 {
 	printf("sim: %u devices, %lu registered, %lu failed, %lu de-registered, "
-			"%lu requests answered, %lu notifications, %lu updates\n",
+			"%lu requests answered, %lu notifications, %lu updates, %lu bootstrapped\n",
 			cfg->count, st->registered, st->failed, st->deregistered, st->answered,
-			st->notifications, st->updates);
+			st->notifications, st->updates, st->bootstrapped);
 	if(cfg->http_url && cfg->send_period_ms){
 		printf("sim: %lu Send accepted, %lu Send refused or unanswered\n", st->sends,
 				st->send_errors);
@@ -60,6 +60,7 @@ static int run_devices(const struct sim_config *cfg, struct sim_stats *st)
 	s.cfg = *cfg;
 	s.epfd = s.sigfd = -1;
 	buf_init(&s.out, 0);
+	buf_init(&s.sealed, 0);
 	if(tree_model_init(&s.model, &err) != 0){
 		fprintf(stderr, "sim: object model: %s\n", err.msg);
 		return -1;
@@ -70,6 +71,7 @@ static int run_devices(const struct sim_config *cfg, struct sim_stats *st)
 	net_free(&s);
 	tree_model_free(&s.model);
 	buf_free(&s.out);
+	buf_free(&s.sealed);
 	return rc;
 }
 

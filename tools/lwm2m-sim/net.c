@@ -158,7 +158,8 @@ static void update_inflight(struct sim *s, struct sim_device *d)
 {
 	bool want = !d->done && !d->failed
 		&& (d->conn == CONN_CONNECTING || d->conn == CONN_SUBSCRIBING
-			|| d->reg == REG_PENDING || d->reg == REG_DEREG_PENDING);
+			|| d->reg == REG_PENDING || d->reg == REG_DEREG_PENDING
+			|| d->bs == BS_REQUESTED || d->bs == BS_RUNNING);
 
 	if(want == d->inflight) return;
 	d->inflight = want;
@@ -229,6 +230,12 @@ void net_after(struct sim *s, struct sim_device *d)
 
 /* ---- libmosquitto callbacks ---- */
 
+static const char *first_request(const struct sim *s, const struct sim_device *d)
+{
+	if(!s->cfg.bootstrap || d->bs == BS_DONE) return "cannot send Register";
+	return s->cfg.bootstrap_pack ? "cannot send Bootstrap-Pack-Request" : "cannot send Bootstrap-Request";
+}
+
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
 	struct sim_device *d = obj;
@@ -242,7 +249,12 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 		net_close(s, d);
 		return;
 	}
-	rc = mosquitto_subscribe(mosq, NULL, d->topic, 1);
+	if(d->bs_topic){
+		char *const topics[] = { d->topic, d->bs_topic };
+		rc = mosquitto_subscribe_multiple(mosq, NULL, 2, topics, 1, 0, NULL);
+	}else{
+		rc = mosquitto_subscribe(mosq, NULL, d->topic, 1);
+	}
 	if(rc != MOSQ_ERR_SUCCESS){
 		net_retry(s, d, mosquitto_strerror(rc));
 		return;
@@ -259,9 +271,11 @@ static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int n, cons
 	(void)mid;
 
 	if(d->conn != CONN_SUBSCRIBING) return;
-	if(n < 1 || granted[0] > 2){
-		net_retry(s, d, "subscription refused");
-		return;
+	for(int i = 0; i < (d->bs_topic ? 2 : 1); i++){
+		if(i >= n || granted[i] > 2){
+			net_retry(s, d, "subscription refused");
+			return;
+		}
 	}
 	d->conn = CONN_UP;
 	d->conn_deadline = 0;
@@ -269,7 +283,7 @@ static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int n, cons
 		net_close(s, d);
 		return;
 	}
-	if(proto_register(s, d) != 0) net_retry(s, d, "cannot send Register");
+	if(proto_start(s, d) != 0) net_retry(s, d, first_request(s, d));
 }
 
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
@@ -277,8 +291,12 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	struct sim_device *d = obj;
 	(void)mosq;
 
-	if(!msg->topic || strcmp(msg->topic, d->topic) != 0 || msg->payloadlen < 0) return;
-	proto_on_message(d->sim, d, msg->payload, (size_t)msg->payloadlen);
+	if(!msg->topic || msg->payloadlen < 0) return;
+	if(strcmp(msg->topic, d->topic) == 0){
+		proto_on_message(d->sim, d, LWM2M_IFACE_RD, msg->payload, (size_t)msg->payloadlen);
+	}else if(d->bs_topic && strcmp(msg->topic, d->bs_topic) == 0){
+		proto_on_message(d->sim, d, LWM2M_IFACE_BS, msg->payload, (size_t)msg->payloadlen);
+	}
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
@@ -365,8 +383,9 @@ static void dev_start(struct sim *s, struct sim_device *d)
 	if(d->done || d->failed) return;
 	if(s->http && d->conn == CONN_NONE) d->conn = CONN_UP;   /* HTTP: nothing to connect */
 	if(d->conn == CONN_NONE) dev_connect(s, d);
-	else if(d->conn == CONN_UP && d->reg == REG_NONE && proto_register(s, d) != 0){
-		net_retry(s, d, "cannot send Register");
+	else if(d->conn == CONN_UP && d->reg == REG_NONE && d->bs != BS_REQUESTED && d->bs != BS_RUNNING
+			&& proto_start(s, d) != 0){
+		net_retry(s, d, first_request(s, d));
 	}
 	dev_after(s, d);
 }
@@ -421,12 +440,12 @@ void net_close(struct sim *s, struct sim_device *d)
 	}
 }
 
-int net_publish(struct sim *s, struct sim_device *d, const uint8_t *p, size_t len)
+int net_publish(struct sim *s, struct sim_device *d, const char *topic, const uint8_t *p, size_t len)
 {
 	int rc;
 
-	if(!d->mosq || len > INT32_MAX) return -LWM2M_EINVAL;
-	rc = mosquitto_publish(d->mosq, NULL, d->topic, (int)len, p, 1, false);
+	if(!d->mosq || !topic || len > INT32_MAX) return -LWM2M_EINVAL;
+	rc = mosquitto_publish(d->mosq, NULL, topic, (int)len, p, 1, false);
 	if(rc != MOSQ_ERR_SUCCESS){
 		s->st.publish_errors++;
 		sim_log(s, d, "publish failed: %s", mosquitto_strerror(rc));
@@ -636,7 +655,36 @@ static int dev_init(struct sim *s, struct sim_device *d, unsigned index, uint64_
 		return rc;
 	}
 	d->topic = (char *)buf_steal(&topic, NULL);
-	return tree_init(&d->tree, &s->model, number, sim_wall_s(), s->cfg.lifetime, s->cfg.binding);
+	if(s->cfg.bootstrap){
+		rc = mqtt_topic_format(&topic, s->cfg.prefix, LWM2M_IFACE_BS, ep, (size_t)n);
+		if(rc){
+			buf_free(&topic);
+			return rc;
+		}
+		d->bs_topic = (char *)buf_steal(&topic, NULL);
+	}
+	return tree_init(&d->tree, &s->model, number, sim_wall_s(), s->cfg.lifetime, s->cfg.binding,
+			s->bs_uri);
+}
+
+/* The LwM2M Server URI of the factory Bootstrap-Server account: the broker itself. */
+static int make_bs_uri(struct sim *s)
+{
+	struct lwm2m_buf uri;
+	bool v6 = strchr(s->cfg.host, ':') != NULL;
+	int rc;
+
+	if(!s->cfg.bootstrap) return 0;
+	buf_init(&uri, 0);
+	rc = buf_printf(&uri, "%s://%s%s%s:%d", s->cfg.tls_ca ? "mqtts" : "mqtt", v6 ? "[" : "",
+			s->cfg.host, v6 ? "]" : "", s->cfg.port);
+	if(!rc) rc = buf_append_byte(&uri, 0);
+	if(rc){
+		buf_free(&uri);
+		return rc;
+	}
+	s->bs_uri = (char *)buf_steal(&uri, NULL);
+	return 0;
 }
 
 static int fail_sys(const char *what)
@@ -659,6 +707,10 @@ int net_init(struct sim *s)
 	s->queue = calloc(s->n_devs, sizeof(*s->queue));
 	if(!s->devs || !s->queue){
 		fprintf(stderr, "sim: out of memory for %zu devices\n", s->n_devs);
+		return -1;
+	}
+	if(make_bs_uri(s) != 0){
+		fprintf(stderr, "sim: out of memory\n");
 		return -1;
 	}
 	for(size_t i = 0; i < s->n_devs; i++){
@@ -693,9 +745,13 @@ void net_free(struct sim *s)
 		}
 		obs_clear(d);
 		tree_free(&d->tree);
+		cose_key_wipe(&d->cose);
 		free(d->ep);
 		free(d->topic);
+		free(d->bs_topic);
 	}
+	free(s->bs_uri);
+	s->bs_uri = NULL;
 	free(s->devs);
 	free(s->queue);
 	free(s->heap);

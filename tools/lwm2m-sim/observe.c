@@ -201,7 +201,7 @@ static int send_notify(struct sim *s, struct sim_device *d, struct sim_obs *o,
 	rc = mqtt_codec_encode(&op, LWM2M_IFACE_RD, &s->out, &err);
 	buf_free(&payload);
 	if(rc) return rc;
-	rc = net_publish(s, d, s->out.data, s->out.len);
+	rc = proto_publish(s, d, LWM2M_IFACE_RD, s->out.data, s->out.len);
 	if(rc) return rc;
 	s->st.notifications++;
 	sim_log(s, d, "Notify (token %" PRIu64 ")", o->token);

@@ -73,8 +73,17 @@ static void log_answer(struct sim *s, struct sim_device *d, const struct lwm2m_o
 	}
 }
 
-int proto_respond(struct sim *s, struct sim_device *d, const struct lwm2m_op *req, uint16_t result,
-		uint16_t ct, const struct lwm2m_buf *payload)
+int proto_publish(struct sim *s, struct sim_device *d, enum lwm2m_iface iface, const uint8_t *p,
+		size_t len)
+{
+	if(iface == LWM2M_IFACE_BS) return net_publish(s, d, d->bs_topic, p, len);
+	if(!d->protected) return net_publish(s, d, d->topic, p, len);
+	if(bs_seal(s, d, p, len) != 0) return -LWM2M_EINVAL;   /* said why */
+	return net_publish(s, d, d->topic, s->sealed.data, s->sealed.len);
+}
+
+static int respond_on(struct sim *s, struct sim_device *d, enum lwm2m_iface iface,
+		const struct lwm2m_op *req, uint16_t result, uint16_t ct, const struct lwm2m_buf *payload)
 {
 	struct lwm2m_error err;
 	struct lwm2m_op r;
@@ -99,16 +108,28 @@ int proto_respond(struct sim *s, struct sim_device *d, const struct lwm2m_op *re
 		r.content_format = ct;
 	}
 	buf_reset(&s->out);
-	rc = mqtt_codec_encode(&r, LWM2M_IFACE_RD, &s->out, &err);
+	rc = mqtt_codec_encode(&r, iface, &s->out, &err);
 	if(rc){
 		sim_log(s, d, "cannot encode the answer to %s: %s", op_kind_name(req->kind), err.msg);
 		return rc;
 	}
-	rc = net_publish(s, d, s->out.data, s->out.len);
+	rc = proto_publish(s, d, iface, s->out.data, s->out.len);
 	if(rc) return rc;
 	s->st.answered++;
 	log_answer(s, d, req, result);
 	return rc;
+}
+
+int proto_respond(struct sim *s, struct sim_device *d, const struct lwm2m_op *req, uint16_t result,
+		uint16_t ct, const struct lwm2m_buf *payload)
+{
+	return respond_on(s, d, LWM2M_IFACE_RD, req, result, ct, payload);
+}
+
+int proto_respond_bs(struct sim *s, struct sim_device *d, const struct lwm2m_op *req, uint16_t result,
+		uint16_t ct, const struct lwm2m_buf *payload)
+{
+	return respond_on(s, d, LWM2M_IFACE_BS, req, result, ct, payload);
 }
 
 static void respond_error(struct sim *s, struct sim_device *d, const struct lwm2m_op *req, int rc,
@@ -120,7 +141,7 @@ static void respond_error(struct sim *s, struct sim_device *d, const struct lwm2
 	proto_respond(s, d, req, result, 0, NULL);
 }
 
-static int send_request(struct sim *s, struct sim_device *d, struct lwm2m_op *op)
+int proto_send_request(struct sim *s, struct sim_device *d, enum lwm2m_iface iface, struct lwm2m_op *op)
 {
 	struct lwm2m_error err;
 	int rc;
@@ -132,12 +153,12 @@ static int send_request(struct sim *s, struct sim_device *d, struct lwm2m_op *op
 		if(rc) return rc;
 	}else{
 		buf_reset(&s->out);
-		rc = mqtt_codec_encode(op, LWM2M_IFACE_RD, &s->out, &err);
+		rc = mqtt_codec_encode(op, iface, &s->out, &err);
 		if(rc){
 			sim_log(s, d, "cannot encode %s: %s", op_kind_name(op->kind), err.msg);
 			return rc;
 		}
-		rc = net_publish(s, d, s->out.data, s->out.len);
+		rc = proto_publish(s, d, iface, s->out.data, s->out.len);
 		if(rc) return rc;
 	}
 	d->has_pending = true;
@@ -201,7 +222,7 @@ int proto_register(struct sim *s, struct sim_device *d)
 		op.content_format = LWM2M_CF_LINK;
 		d->has_reg_id = false;
 	}
-	rc = send_request(s, d, &op);
+	rc = proto_send_request(s, d, LWM2M_IFACE_RD, &op);
 	buf_free(&links);
 	if(rc) return rc;
 	d->reg = REG_PENDING;
@@ -235,7 +256,7 @@ static int send_update(struct sim *s, struct sim_device *d)
 			op.content_format = LWM2M_CF_LINK;
 		}
 	}
-	if(!rc) rc = send_request(s, d, &op);
+	if(!rc) rc = proto_send_request(s, d, LWM2M_IFACE_RD, &op);
 	buf_free(&links);
 	if(rc){
 		/* keep what it should carry and try again a little later */
@@ -263,7 +284,7 @@ int proto_deregister(struct sim *s, struct sim_device *d)
 
 	op_init(&op);
 	op.kind = LWM2M_OP_DEREGISTER;
-	rc = send_request(s, d, &op);
+	rc = proto_send_request(s, d, LWM2M_IFACE_RD, &op);
 	if(rc) return rc;
 	d->reg = REG_DEREG_PENDING;
 	obs_clear(d);
@@ -271,9 +292,16 @@ int proto_deregister(struct sim *s, struct sim_device *d)
 	return 0;
 }
 
+int proto_start(struct sim *s, struct sim_device *d)
+{
+	if(s->cfg.bootstrap && d->bs != BS_DONE) return bs_begin(s, d);
+	return proto_register(s, d);
+}
+
 void proto_on_disconnect(struct sim *s, struct sim_device *d)
 {
 	(void)s;
+	bs_on_disconnect(d);
 	d->has_pending = false;
 	if(d->reg != REG_DEREGISTERED) d->reg = REG_NONE;
 	d->update_at = 0;
@@ -351,6 +379,10 @@ static void on_result(struct sim *s, struct sim_device *d, const struct lwm2m_op
 				d->update_lifetime = d->update_binding = d->update_objects = true;
 				d->update_at = s->now_ms + UPDATE_RETRY_MS;
 			}
+			break;
+		case LWM2M_OP_BOOTSTRAP_REQUEST:
+		case LWM2M_OP_BOOTSTRAP_PACK_REQUEST:
+			bs_on_result(s, d, kind, op);
 			break;
 		case LWM2M_OP_DEREGISTER:
 			d->reg = REG_DEREGISTERED;
@@ -430,18 +462,7 @@ static void nodes_dedupe(struct lwm2m_nodes *n)
 static int read_one(struct sim_device *d, const struct lwm2m_path *p, struct lwm2m_nodes *out)
 {
 	if(p->len > 0) return tree_read(&d->tree, p, out);
-	/* the root, only in composites: every object */
-	for(size_t k = 0; k < TREE_N_OBJ; k++){
-		struct lwm2m_path q;
-		int rc;
-
-		memset(&q, 0, sizeof(q));
-		q.len = 1;
-		q.ids[0] = d->tree.obj[k].def->id;
-		rc = tree_read(&d->tree, &q, out);
-		if(rc) return rc;
-	}
-	return 0;
+	return tree_read_all(&d->tree, out);   /* the root, only in composites: every object */
 }
 
 int proto_read_paths(struct sim_device *d, const struct lwm2m_path *paths, size_t n_paths,
@@ -726,21 +747,22 @@ void proto_handle_request(struct sim *s, struct sim_device *d, const struct lwm2
 	}
 }
 
-void proto_on_message(struct sim *s, struct sim_device *d, const uint8_t *p, size_t len)
+static void on_decoded_message(struct sim *s, struct sim_device *d, enum lwm2m_iface iface,
+		const uint8_t *p, size_t len)
 {
 	struct lwm2m_error err;
 	struct lwm2m_op op;
 	int rc;
 
 	op_init(&op);
-	rc = mqtt_codec_decode(p, len, LWM2M_IFACE_RD, NULL, &op, &err);
+	rc = mqtt_codec_decode(p, len, iface, NULL, &op, &err);
 	if(rc){
 		s->st.malformed++;
 		sim_log(s, d, "undecodable message: %s", err.msg);
 		/* a request we can answer: it has a token and is not one of our own kinds */
 		if(!op.is_response && (op.fields & LWM2M_F_TOKEN)
 				&& !(op.kind != LWM2M_OP_NONE && op_kind_from_device(op.kind))){
-			proto_respond(s, d, &op, 400, 0, NULL);
+			respond_on(s, d, iface, &op, 400, 0, NULL);
 		}
 		return;
 	}
@@ -748,10 +770,26 @@ void proto_on_message(struct sim *s, struct sim_device *d, const uint8_t *p, siz
 		on_result(s, d, &op);
 		return;
 	}
-	/* Register, Update, Notify ... are our own messages coming back on the shared topic */
+	/* Register, Update, Notify, Bootstrap-Request ... are our own messages coming back on
+	 * the shared topic */
 	if(op_kind_from_device(op.kind)) return;
-	proto_handle_request(s, d, &op);
+	if(iface == LWM2M_IFACE_BS) bs_handle_request(s, d, &op);
+	else proto_handle_request(s, d, &op);
 	net_sched(s, d);
+}
+
+void proto_on_message(struct sim *s, struct sim_device *d, enum lwm2m_iface iface, const uint8_t *p,
+		size_t len)
+{
+	struct lwm2m_buf plain;
+
+	if(iface == LWM2M_IFACE_BS || !d->protected){
+		on_decoded_message(s, d, iface, p, len);
+		return;
+	}
+	buf_init(&plain, 0);
+	if(bs_open(s, d, p, len, &plain)) on_decoded_message(s, d, iface, plain.data, plain.len);
+	buf_free(&plain);
 }
 
 /* ---- timers ---- */
@@ -774,7 +812,7 @@ uint64_t proto_next_due(const struct sim *s, const struct sim_device *d)
 	}
 	if(d->reg == REG_DONE) due = earliest(due, obs_next_due(d));
 	if(d->reg == REG_DONE && !d->stopping && s->http) due = earliest(due, d->send_at);
-	return due;
+	return earliest(due, bs_next_due(d));
 }
 
 static void on_timeout(struct sim *s, struct sim_device *d)
@@ -789,6 +827,12 @@ static void on_timeout(struct sim *s, struct sim_device *d)
 			break;
 		case LWM2M_OP_UPDATE:
 			reregister(s, d, "no answer to Update");
+			break;
+		case LWM2M_OP_BOOTSTRAP_REQUEST:
+		case LWM2M_OP_BOOTSTRAP_PACK_REQUEST:
+			d->bs = BS_NONE;
+			net_retry(s, d, kind == LWM2M_OP_BOOTSTRAP_REQUEST ? "no answer to Bootstrap-Request"
+					: "no answer to Bootstrap-Pack-Request");
 			break;
 		case LWM2M_OP_DEREGISTER:
 			sim_log(s, d, "%s", "no answer to De-register");
@@ -848,6 +892,7 @@ static void send_data(struct sim *s, struct sim_device *d)
 void proto_timers(struct sim *s, struct sim_device *d)
 {
 	if(d->has_pending && s->now_ms >= d->pending_deadline) on_timeout(s, d);
+	bs_timers(s, d);
 	if(d->reg == REG_DONE && !d->has_pending && !d->stopping
 			&& (d->update_wanted || (d->update_at && s->now_ms >= d->update_at))){
 		send_update(s, d);

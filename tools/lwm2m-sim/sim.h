@@ -1,9 +1,10 @@
 /* lwm2m-sim: simulated LwM2M 1.2 devices speaking the MQTT binding (Transport TS 8) or,
  * with --http, the HTTP binding (Transport TS 7).
  *
- * Files: cli.c (options), tree.c (the object tree of a device), proto.c (LwM2M messages:
- * registration and the answers to server operations), observe.c (observations and
- * notifications), net.c (libmosquitto connections driven by one epoll loop, pacing,
+ * Files: cli.c (options), tree.c (the object tree of a device), tree_bs.c (what the
+ * Bootstrap interface does to it), proto.c (LwM2M messages: registration and the answers to
+ * server operations), bsclient.c (--bootstrap: the device side of the Bootstrap interface,
+ * COSE protection of the registration topic), observe.c (observations and notifications), net.c (libmosquitto connections driven by one epoll loop, pacing,
  * timers), hnet.c (HTTP mode: the devices' own HTTP server and their requests to the
  * server, in the same loop), http_req.c (pure: the device side of the HTTP binding),
  * main.c. Everything runs on one thread. */
@@ -16,6 +17,7 @@
 #include <stdio.h>
 
 #include "tree.h"
+#include "binding/cose.h"
 #include "binding/http_codec.h"
 #include "binding/op.h"
 #include "util/buf.h"
@@ -54,6 +56,11 @@ struct sim_config {
 	const char *http_url;           /* the server's base URL (a trailing '/' is ignored); NULL = MQTT */
 	const char *listen;             /* HOST:PORT of the devices' own HTTP server */
 	uint32_t send_period_ms;        /* Send every so often; 0 = never */
+	/* Bootstrap (--bootstrap, --bootstrap-pack; MQTT mode only) */
+	bool bootstrap;                 /* bootstrap on [prefix/]lwm2m/bs/<ep> before registering */
+	bool bootstrap_pack;            /* ... with one Bootstrap-Pack-Request */
+	bool has_pct;
+	uint16_t pct;                   /* preferred content format of the Bootstrap-Server's data */
 };
 
 /* 0 = run, 1 = help printed (exit 0), -1 = usage error (message printed on err). */
@@ -68,6 +75,13 @@ enum sim_conn {
 	CONN_SUBSCRIBING,               /* SUBSCRIBE sent, waiting for SUBACK */
 	CONN_UP,
 	CONN_CLOSING,                   /* DISCONNECT sent */
+};
+
+enum sim_bs {
+	BS_NONE = 0,                    /* not bootstrapped (yet, or again after a failure) */
+	BS_REQUESTED,                   /* Bootstrap-Request or Bootstrap-Pack-Request sent */
+	BS_RUNNING,                     /* Bootstrap-Request accepted: the server writes, Finish ends */
+	BS_DONE,                        /* the tree holds the server account it registers with */
 };
 
 enum sim_reg {
@@ -96,6 +110,7 @@ struct sim_device {
 	unsigned number;                /* in the whole run: names it (<ep-prefix><number>) */
 	char *ep;                       /* owned */
 	char *topic;                    /* owned: [prefix/]lwm2m/rd/<ep> */
+	char *bs_topic;                 /* owned: [prefix/]lwm2m/bs/<ep>; NULL without --bootstrap */
 	struct mosquitto *mosq;
 	int fd;                         /* socket registered with epoll, -1 when none */
 	bool want_out;                  /* EPOLLOUT registered */
@@ -104,8 +119,13 @@ struct sim_device {
 	bool failed, done, stopping;
 	bool need_drop;                 /* tear the connection down once out of libmosquitto */
 	bool registered_once;
+	bool bootstrapped_once;
 	enum sim_conn conn;
 	enum sim_reg reg;
+	enum sim_bs bs;
+	uint64_t bs_deadline;           /* Bootstrap-Finish (or the Pack) must have come by then */
+	bool protected;                 /* rd traffic is COSE-protected with cose */
+	struct cose_key cose;
 	unsigned attempts;              /* failures since the last success */
 	uint64_t rng;
 	/* own request in flight (Register, Update, De-register) */
@@ -143,6 +163,7 @@ struct sim_stats {
 	unsigned long publish_errors;   /* HTTP mode: requests that got no HTTP answer */
 	unsigned long sends;            /* HTTP mode: Send answered with success */
 	unsigned long send_errors;      /* ... refused or unanswered */
+	unsigned long bootstrapped;     /* devices that finished a bootstrap at least once */
 };
 
 struct sim_heap_ent {
@@ -172,6 +193,8 @@ struct sim {
 	struct sim_heap_ent *heap;
 	size_t heap_len, heap_cap;
 	struct lwm2m_buf out;           /* scratch for outgoing messages */
+	struct lwm2m_buf sealed;        /* scratch for their COSE-protected form */
+	char *bs_uri;                   /* owned: the Bootstrap-Server URI of the factory /0/0 */
 	struct hnet *http;              /* HTTP mode: owned; NULL in MQTT mode */
 	struct sim_answer *answer;      /* HTTP mode: where proto_respond puts the answer to the
 	                                 * request being served (NULL outside of that) */
@@ -208,8 +231,8 @@ bool sim_disable_socketpair(struct mosquitto *mosq);
 int net_init(struct sim *s);
 int net_run(struct sim *s);
 void net_free(struct sim *s);
-/* Publish one message (QoS 1) on the device's topic. */
-int net_publish(struct sim *s, struct sim_device *d, const uint8_t *p, size_t len);
+/* Publish one message (QoS 1) on one of the device's topics. */
+int net_publish(struct sim *s, struct sim_device *d, const char *topic, const uint8_t *p, size_t len);
 /* Recompute the device's next timer after something changed. */
 void net_sched(struct sim *s, struct sim_device *d);
 /* After something happened to a device outside of its own socket events (HTTP mode):
@@ -242,7 +265,17 @@ int hnet_request(struct sim *s, struct sim_device *d, const struct lwm2m_op *op)
 
 /* ---- proto.c ---- */
 
-void proto_on_message(struct sim *s, struct sim_device *d, const uint8_t *p, size_t len);
+/* A message on the device's rd (LWM2M_IFACE_RD) or bs topic. */
+void proto_on_message(struct sim *s, struct sim_device *d, enum lwm2m_iface iface, const uint8_t *p,
+		size_t len);
+/* Publish an encoded LwM2M message on the device's topic of iface, COSE-protected on the rd
+ * topic when the device's server account asks for it. */
+int proto_publish(struct sim *s, struct sim_device *d, enum lwm2m_iface iface, const uint8_t *p,
+		size_t len);
+/* Send one of the device's own requests (a token is set) and wait for its result. */
+int proto_send_request(struct sim *s, struct sim_device *d, enum lwm2m_iface iface, struct lwm2m_op *op);
+/* The connection is up and the device has nothing going on: bootstrap or register. */
+int proto_start(struct sim *s, struct sim_device *d);
 /* HTTP mode: answer a decoded server request into s->answer. */
 void proto_handle_request(struct sim *s, struct sim_device *d, const struct lwm2m_op *op);
 /* The answer to one of the device's own requests (token = the request's). */
@@ -263,6 +296,9 @@ uint16_t proto_result_for(int rc);
 /* Encode and publish a response. */
 int proto_respond(struct sim *s, struct sim_device *d, const struct lwm2m_op *req, uint16_t result,
 		uint16_t ct, const struct lwm2m_buf *payload);
+/* The same on the bootstrap topic. */
+int proto_respond_bs(struct sim *s, struct sim_device *d, const struct lwm2m_op *req, uint16_t result,
+		uint16_t ct, const struct lwm2m_buf *payload);
 /* Encode nodes read for paths in the format a read of that kind should use; *ct receives it. */
 int proto_encode_nodes(struct sim *s, const struct lwm2m_nodes *nodes,
 		const struct lwm2m_path *paths, size_t n_paths, bool composite, uint16_t *ct,
@@ -270,6 +306,23 @@ int proto_encode_nodes(struct sim *s, const struct lwm2m_nodes *nodes,
 /* Read the nodes of paths (composite: missing paths are skipped, overlaps merged). */
 int proto_read_paths(struct sim_device *d, const struct lwm2m_path *paths, size_t n_paths,
 		bool composite, struct lwm2m_nodes *out);
+
+/* ---- bsclient.c ---- */
+
+/* Start over from the factory tree and send Bootstrap-Request (or Bootstrap-Pack-Request). */
+int bs_begin(struct sim *s, struct sim_device *d);
+/* The result of the Bootstrap-Request or Bootstrap-Pack-Request (kind) in flight. */
+void bs_on_result(struct sim *s, struct sim_device *d, enum lwm2m_op_kind kind, const struct lwm2m_op *op);
+/* A Bootstrap-Server operation on the bs topic. */
+void bs_handle_request(struct sim *s, struct sim_device *d, const struct lwm2m_op *op);
+uint64_t bs_next_due(const struct sim_device *d);
+void bs_timers(struct sim *s, struct sim_device *d);
+/* The connection is gone: a bootstrap in progress is over (a finished one is kept). */
+void bs_on_disconnect(struct sim_device *d);
+/* Seal an encoded LwM2M message with the device's COSE key into s->sealed. */
+int bs_seal(struct sim *s, struct sim_device *d, const uint8_t *p, size_t len);
+/* Open a COSE-protected message into plain; false (logged, counted) when it does not. */
+bool bs_open(struct sim *s, struct sim_device *d, const uint8_t *p, size_t len, struct lwm2m_buf *plain);
 
 /* ---- observe.c ---- */
 

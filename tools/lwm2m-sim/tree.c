@@ -1,5 +1,5 @@
 /* The object tree of one simulated device (see tree.h). */
-#include "tree.h"
+#include "tree_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -50,12 +50,15 @@ int tree_model_init(struct tree_model *m, struct lwm2m_error *err)
 		tree_model_free(m);
 		return rc;
 	}
+	m->security = obj_registry_find(m->reg, TREE_OBJ_SECURITY, NULL);
 	m->server = obj_registry_find(m->reg, TREE_OBJ_SERVER, NULL);
 	m->device = obj_registry_find(m->reg, TREE_OBJ_DEVICE, NULL);
+	m->cose = obj_registry_find(m->reg, TREE_OBJ_COSE, NULL);
+	m->mqtt = obj_registry_find(m->reg, TREE_OBJ_MQTT, NULL);
 	m->temp = obj_registry_find(m->reg, TREE_OBJ_TEMP, NULL);
-	if(!m->server || !m->device || !m->temp){
+	if(!m->security || !m->server || !m->device || !m->cose || !m->mqtt || !m->temp){
 		tree_model_free(m);
-		return lwm2m_fail(err, LWM2M_ENOENT, -1, "object model lacks /1, /3 or /3303");
+		return lwm2m_fail(err, LWM2M_ENOENT, -1, "object model lacks /0, /1, /3, /23, /24 or /3303");
 	}
 	m->typer = obj_registry_typer(m->reg);
 	return 0;
@@ -70,7 +73,7 @@ void tree_model_free(struct tree_model *m)
 
 /* ---- lookups ---- */
 
-static struct tree_obj *find_obj(const struct tree *t, uint16_t id)
+struct tree_obj *tree_find_obj(const struct tree *t, uint16_t id)
 {
 	for(size_t i = 0; i < TREE_N_OBJ; i++){
 		if(t->obj[i].def && t->obj[i].def->id == id) return (struct tree_obj *)&t->obj[i];
@@ -78,7 +81,7 @@ static struct tree_obj *find_obj(const struct tree *t, uint16_t id)
 	return NULL;
 }
 
-static struct tree_inst *find_inst(const struct tree_obj *o, uint16_t id)
+struct tree_inst *tree_find_inst(const struct tree_obj *o, uint16_t id)
 {
 	for(size_t i = 0; i < o->n_inst; i++){
 		if(o->inst[i].id == id) return &o->inst[i];
@@ -86,7 +89,7 @@ static struct tree_inst *find_inst(const struct tree_obj *o, uint16_t id)
 	return NULL;
 }
 
-static struct tree_res *find_res(const struct tree_inst *in, uint16_t id)
+struct tree_res *tree_find_res(const struct tree_inst *in, uint16_t id)
 {
 	for(size_t i = 0; i < in->n_res; i++){
 		if(in->res[i].def->id == id) return &in->res[i];
@@ -110,18 +113,25 @@ struct target {
 	struct tree_ri *ri;
 };
 
-/* Resolve p as deep as it goes: 0 when every level exists, -LWM2M_ENOENT otherwise. */
+/* Objects only the Bootstrap-Server may see (spec digest 1.8: /0, /21, /23). */
+static bool dm_hidden(uint16_t obj)
+{
+	return obj == TREE_OBJ_SECURITY || obj == TREE_OBJ_OSCORE || obj == TREE_OBJ_COSE;
+}
+
+/* Resolve p as deep as it goes for the LwM2M Server (hidden objects do not exist): 0 when
+ * every level exists, -LWM2M_ENOENT otherwise. */
 static int resolve(const struct tree *t, const struct lwm2m_path *p, struct target *tg)
 {
 	memset(tg, 0, sizeof(*tg));
 	if(p->len == 0) return 0;
-	tg->obj = find_obj(t, p->ids[0]);
+	tg->obj = dm_hidden(p->ids[0]) ? NULL : tree_find_obj(t, p->ids[0]);
 	if(!tg->obj) return -LWM2M_ENOENT;
 	if(p->len == 1) return 0;
-	tg->inst = find_inst(tg->obj, p->ids[1]);
+	tg->inst = tree_find_inst(tg->obj, p->ids[1]);
 	if(!tg->inst) return -LWM2M_ENOENT;
 	if(p->len == 2) return 0;
-	tg->res = find_res(tg->inst, p->ids[2]);
+	tg->res = tree_find_res(tg->inst, p->ids[2]);
 	if(!tg->res) return -LWM2M_ENOENT;
 	if(p->len == 3) return 0;
 	if(!tg->res->def->multiple) return -LWM2M_ENOENT;
@@ -165,7 +175,7 @@ static int set_str(struct lwm2m_value *v, const char *s)
 	return value_set_bytes(v, LWM2M_TYPE_STRING, s, strlen(s));
 }
 
-static void res_clear(struct tree_res *r)
+void tree_res_clear(struct tree_res *r)
 {
 	value_free(&r->v);
 	for(size_t i = 0; i < r->n_ri; i++) value_free(&r->ri[i].v);
@@ -176,14 +186,14 @@ static void res_clear(struct tree_res *r)
 
 static void inst_clear(struct tree_inst *in)
 {
-	for(size_t i = 0; i < in->n_res; i++) res_clear(&in->res[i]);
+	for(size_t i = 0; i < in->n_res; i++) tree_res_clear(&in->res[i]);
 	free(in->res);
 	in->res = NULL;
 	in->n_res = 0;
 }
 
 /* Set (copying) resource instance `id` of a multiple resource, keeping the ids sorted. */
-static int res_set_ri(struct tree_res *r, uint16_t id, const struct lwm2m_value *v)
+int tree_res_set_ri(struct tree_res *r, uint16_t id, const struct lwm2m_value *v)
 {
 	struct tree_ri *ri = find_ri(r, id), *grown;
 	struct lwm2m_value copy;
@@ -226,13 +236,13 @@ static void res_del_ri(struct tree_res *r, uint16_t id)
 /* ---- building instances ---- */
 
 /* Insert an empty instance `id` (sorted) holding the resources `rids` of the object. */
-static struct tree_inst *inst_add(struct tree_obj *o, uint16_t id, const uint16_t *rids, size_t n)
+struct tree_inst *tree_inst_add(struct tree_obj *o, uint16_t id, const uint16_t *rids, size_t n)
 {
 	struct tree_inst *grown, *in;
-	struct tree_res *res = calloc(n, sizeof(*res));
+	struct tree_res *res = n ? calloc(n, sizeof(*res)) : NULL;
 	size_t at = 0;
 
-	if(!res) return NULL;
+	if(n && !res) return NULL;
 	for(size_t i = 0; i < n; i++){
 		res[i].def = obj_def_resource(o->def, rids[i]);
 		if(!res[i].def){
@@ -256,7 +266,7 @@ static struct tree_inst *inst_add(struct tree_obj *o, uint16_t id, const uint16_
 	return in;
 }
 
-static void inst_remove(struct tree_obj *o, uint16_t id)
+void tree_inst_remove(struct tree_obj *o, uint16_t id)
 {
 	for(size_t i = 0; i < o->n_inst; i++){
 		if(o->inst[i].id != id) continue;
@@ -280,32 +290,71 @@ static int temp_fill(struct tree *t, struct tree_inst *in, uint64_t now_s)
 	double v = temp_at(t, in->id, now_s);
 	int rc = 0;
 
-	set_float(&find_res(in, 5700)->v, v);
-	set_float(&find_res(in, 5601)->v, v);
-	set_float(&find_res(in, 5602)->v, v);
-	set_float(&find_res(in, 5603)->v, -40.0);
-	set_float(&find_res(in, 5604)->v, 85.0);
-	rc |= set_str(&find_res(in, 5701)->v, "Cel");
-	rc |= set_str(&find_res(in, 5750)->v, "");
+	set_float(&tree_find_res(in, 5700)->v, v);
+	set_float(&tree_find_res(in, 5601)->v, v);
+	set_float(&tree_find_res(in, 5602)->v, v);
+	set_float(&tree_find_res(in, 5603)->v, -40.0);
+	set_float(&tree_find_res(in, 5604)->v, 85.0);
+	rc |= set_str(&tree_find_res(in, 5701)->v, "Cel");
+	rc |= set_str(&tree_find_res(in, 5750)->v, "");
 	return rc ? -LWM2M_ENOMEM : 0;
 }
 
-static struct tree_inst *temp_add(struct tree *t, uint16_t id, uint64_t now_s)
+struct tree_inst *tree_temp_add(struct tree *t, uint16_t id, uint64_t now_s)
 {
-	struct tree_obj *o = find_obj(t, TREE_OBJ_TEMP);
-	struct tree_inst *in = inst_add(o, id, temp_rids, COUNT(temp_rids));
+	struct tree_obj *o = tree_find_obj(t, TREE_OBJ_TEMP);
+	struct tree_inst *in = tree_inst_add(o, id, temp_rids, COUNT(temp_rids));
 
 	if(in && temp_fill(t, in, now_s) != 0){
-		inst_remove(o, id);
+		tree_inst_remove(o, id);
 		return NULL;
 	}
 	return in;
 }
 
-int tree_init(struct tree *t, const struct tree_model *m, unsigned index, uint64_t now_s,
-		uint32_t lifetime, const char *binding)
+/* The factory LwM2M Server account /1/0 (Short Server ID 1). */
+static int server_account_add(struct tree *t, uint32_t lifetime, const char *binding)
 {
-	struct tree_inst *srv, *dev;
+	struct tree_inst *srv = tree_inst_add(tree_find_obj(t, TREE_OBJ_SERVER), 0, server_rids,
+			COUNT(server_rids));
+
+	if(!srv) return -LWM2M_ENOMEM;
+	set_int(&tree_find_res(srv, 0)->v, LWM2M_TYPE_INTEGER, 1);
+	set_int(&tree_find_res(srv, 1)->v, LWM2M_TYPE_INTEGER, lifetime);
+	set_bool(&tree_find_res(srv, 6)->v, false);
+	return set_str(&tree_find_res(srv, 7)->v, binding) ? -LWM2M_ENOMEM : 0;
+}
+
+/* The factory Bootstrap-Server account /0/0: its URI, Bootstrap-Server true, NoSec. */
+static int bs_account_add(struct tree *t, const char *uri)
+{
+	static const uint16_t rids[] = {0, 1, 2};
+	struct tree_inst *sec = tree_inst_add(tree_find_obj(t, TREE_OBJ_SECURITY), 0, rids, COUNT(rids));
+
+	if(!sec) return -LWM2M_ENOMEM;
+	set_bool(&tree_find_res(sec, 1)->v, true);
+	set_int(&tree_find_res(sec, 2)->v, LWM2M_TYPE_INTEGER, 3);
+	return set_str(&tree_find_res(sec, 0)->v, uri) ? -LWM2M_ENOMEM : 0;
+}
+
+static void set_objects(struct tree *t, const struct tree_model *m, bool bootstrap)
+{
+	size_t n = 0;
+
+	if(bootstrap) t->obj[n++].def = m->security;
+	t->obj[n++].def = m->server;
+	t->obj[n++].def = m->device;
+	if(bootstrap){
+		t->obj[n++].def = m->cose;
+		t->obj[n++].def = m->mqtt;
+	}
+	t->obj[n].def = m->temp;
+}
+
+int tree_init(struct tree *t, const struct tree_model *m, unsigned index, uint64_t now_s,
+		uint32_t lifetime, const char *binding, const char *bs_uri)
+{
+	struct tree_inst *dev;
 	struct lwm2m_value zero;
 	char serial[32];
 	int rc = 0;
@@ -314,30 +363,26 @@ int tree_init(struct tree *t, const struct tree_model *m, unsigned index, uint64
 	t->model = m;
 	t->index = index;
 	t->start_s = now_s;
-	t->obj[0].def = m->server;
-	t->obj[1].def = m->device;
-	t->obj[2].def = m->temp;
-	srv = inst_add(&t->obj[0], 0, server_rids, COUNT(server_rids));
-	dev = inst_add(&t->obj[1], 0, device_rids, COUNT(device_rids));
-	if(!srv || !dev || !temp_add(t, 0, now_s)){
+	t->lifetime_default = lifetime;
+	snprintf(t->binding_default, sizeof(t->binding_default), "%s", binding);
+	set_objects(t, m, bs_uri != NULL);
+	dev = tree_inst_add(tree_find_obj(t, TREE_OBJ_DEVICE), 0, device_rids, COUNT(device_rids));
+	rc = bs_uri ? bs_account_add(t, bs_uri) : server_account_add(t, lifetime, binding);
+	if(!dev || rc || !tree_temp_add(t, 0, now_s)){
 		tree_free(t);
 		return -LWM2M_ENOMEM;
 	}
-	set_int(&find_res(srv, 0)->v, LWM2M_TYPE_INTEGER, 1);
-	set_int(&find_res(srv, 1)->v, LWM2M_TYPE_INTEGER, lifetime);
-	set_bool(&find_res(srv, 6)->v, false);
-	rc |= set_str(&find_res(srv, 7)->v, binding);
 	snprintf(serial, sizeof(serial), "SIM-%08u", index);
-	rc |= set_str(&find_res(dev, 0)->v, "Open Mobile Alliance");
-	rc |= set_str(&find_res(dev, 1)->v, "lwm2m-sim");
-	rc |= set_str(&find_res(dev, 2)->v, serial);
-	rc |= set_str(&find_res(dev, 3)->v, "1.0.0");
-	rc |= set_str(&find_res(dev, 14)->v, "+00:00");
+	rc |= set_str(&tree_find_res(dev, 0)->v, "Open Mobile Alliance");
+	rc |= set_str(&tree_find_res(dev, 1)->v, "lwm2m-sim");
+	rc |= set_str(&tree_find_res(dev, 2)->v, serial);
+	rc |= set_str(&tree_find_res(dev, 3)->v, "1.0.0");
+	rc |= set_str(&tree_find_res(dev, 14)->v, "+00:00");
 	/* supported binding: the one transport the device speaks (MQTT, or HTTP with --http) */
-	rc |= set_str(&find_res(dev, 16)->v, binding[0] == 'H' ? "H" : "M");
+	rc |= set_str(&tree_find_res(dev, 16)->v, binding[0] == 'H' ? "H" : "M");
 	memset(&zero, 0, sizeof(zero));
 	zero.type = LWM2M_TYPE_INTEGER;
-	rc |= res_set_ri(find_res(dev, 11), 0, &zero);
+	rc |= tree_res_set_ri(tree_find_res(dev, 11), 0, &zero);
 	if(rc){
 		tree_free(t);
 		return -LWM2M_ENOMEM;
@@ -359,19 +404,19 @@ void tree_free(struct tree *t)
 
 void tree_refresh(struct tree *t, uint64_t now_s)
 {
-	struct tree_obj *temp = find_obj(t, TREE_OBJ_TEMP);
-	struct tree_inst *dev = find_inst(find_obj(t, TREE_OBJ_DEVICE), 0);
+	struct tree_obj *temp = tree_find_obj(t, TREE_OBJ_TEMP);
+	struct tree_inst *dev = tree_find_inst(tree_find_obj(t, TREE_OBJ_DEVICE), 0);
 	uint64_t minutes = (now_s - t->start_s) / 60u;
 
 	/* Battery drains one percent a minute from a per-device level, 100 down to 10. */
-	set_int(&find_res(dev, 9)->v, LWM2M_TYPE_INTEGER, 100 - (int64_t)((minutes + t->index) % 91u));
-	set_int(&find_res(dev, 13)->v, LWM2M_TYPE_TIME, (int64_t)now_s + t->time_offset);
+	set_int(&tree_find_res(dev, 9)->v, LWM2M_TYPE_INTEGER, 100 - (int64_t)((minutes + t->index) % 91u));
+	set_int(&tree_find_res(dev, 13)->v, LWM2M_TYPE_TIME, (int64_t)now_s + t->time_offset);
 	for(size_t i = 0; i < temp->n_inst; i++){
 		struct tree_inst *in = &temp->inst[i];
 		double v = temp_at(t, in->id, now_s);
-		struct tree_res *lo = find_res(in, 5601), *hi = find_res(in, 5602);
+		struct tree_res *lo = tree_find_res(in, 5601), *hi = tree_find_res(in, 5602);
 
-		set_float(&find_res(in, 5700)->v, v);
+		set_float(&tree_find_res(in, 5700)->v, v);
 		if(v < lo->v.v.f) lo->v.v.f = v;
 		if(v > hi->v.v.f) hi->v.v.f = v;
 	}
@@ -401,7 +446,7 @@ static int push_marker(struct lwm2m_nodes *out, const struct lwm2m_path *p,
 	return 0;
 }
 
-static struct lwm2m_path mkpath(uint8_t len, uint16_t o, uint16_t i, uint16_t r, uint16_t ri)
+struct lwm2m_path tree_mkpath(uint8_t len, uint16_t o, uint16_t i, uint16_t r, uint16_t ri)
 {
 	struct lwm2m_path p;
 
@@ -416,19 +461,19 @@ static struct lwm2m_path mkpath(uint8_t len, uint16_t o, uint16_t i, uint16_t r,
 
 static int read_res(const struct tree_res *r, uint16_t o, uint16_t i, struct lwm2m_nodes *out)
 {
-	struct lwm2m_path p = mkpath(3, o, i, r->def->id, 0);
+	struct lwm2m_path p = tree_mkpath(3, o, i, r->def->id, 0);
 	int rc = 0;
 
 	if(!r->def->multiple) return push_value(out, &p, &r->v);
 	if(r->n_ri == 0) return push_marker(out, &p, LWM2M_NODE_EMPTY_MULTIPLE);
 	for(size_t k = 0; k < r->n_ri && !rc; k++){
-		p = mkpath(4, o, i, r->def->id, r->ri[k].id);
+		p = tree_mkpath(4, o, i, r->def->id, r->ri[k].id);
 		rc = push_value(out, &p, &r->ri[k].v);
 	}
 	return rc;
 }
 
-static int read_inst(const struct tree_inst *in, uint16_t o, struct lwm2m_nodes *out)
+int tree_read_inst(const struct tree_inst *in, uint16_t o, struct lwm2m_nodes *out)
 {
 	size_t before = out->count;
 	int rc = 0;
@@ -437,7 +482,7 @@ static int read_inst(const struct tree_inst *in, uint16_t o, struct lwm2m_nodes 
 		if(in->res[k].def->operations & OBJ_OP_R) rc = read_res(&in->res[k], o, in->id, out);
 	}
 	if(!rc && out->count == before){
-		struct lwm2m_path p = mkpath(2, o, in->id, 0, 0);
+		struct lwm2m_path p = tree_mkpath(2, o, in->id, 0, 0);
 		rc = push_marker(out, &p, LWM2M_NODE_EMPTY_INSTANCE);
 	}
 	return rc;
@@ -453,20 +498,33 @@ int tree_read(const struct tree *t, const struct lwm2m_path *p, struct lwm2m_nod
 	if(rc) return rc;
 	if(p->len == 1){
 		for(size_t k = 0; k < tg.obj->n_inst && !rc; k++){
-			rc = read_inst(&tg.obj->inst[k], p->ids[0], out);
+			rc = tree_read_inst(&tg.obj->inst[k], p->ids[0], out);
 		}
 		return rc;
 	}
-	if(p->len == 2) return read_inst(tg.inst, p->ids[0], out);
+	if(p->len == 2) return tree_read_inst(tg.inst, p->ids[0], out);
 	if(!(tg.res->def->operations & OBJ_OP_R)) return -LWM2M_ENOTSUP;
 	if(p->len == 3) return read_res(tg.res, p->ids[0], p->ids[1], out);
 	return push_value(out, p, &tg.ri->v);
 }
 
+int tree_read_all(const struct tree *t, struct lwm2m_nodes *out)
+{
+	for(size_t k = 0; k < TREE_N_OBJ; k++){
+		const struct tree_obj *o = &t->obj[k];
+		int rc = 0;
+
+		if(!o->def || dm_hidden(o->def->id)) continue;
+		for(size_t i = 0; i < o->n_inst && !rc; i++) rc = tree_read_inst(&o->inst[i], o->def->id, out);
+		if(rc) return rc;
+	}
+	return 0;
+}
+
 /* ---- write ---- */
 
 /* Value rules beyond the type. */
-static int check_value(const struct lwm2m_path *p, const struct lwm2m_value *v)
+int tree_check_value(const struct lwm2m_path *p, const struct lwm2m_value *v)
 {
 	if(p->ids[0] == TREE_OBJ_SERVER && p->ids[2] == 1 && (v->v.i < 1 || v->v.i > UINT32_MAX)){
 		return -LWM2M_ERANGE;
@@ -500,44 +558,51 @@ static int check_write_node(const struct tree *t, const struct lwm2m_path *p,
 		return n->path.len == 4 ? 0 : -LWM2M_EINVAL;
 	}
 	if(n->value.type != tg.res->def->type) return -LWM2M_ETYPE;
-	return check_value(&n->path, &n->value);
+	return tree_check_value(&n->path, &n->value);
 }
 
-static void note_change(const struct lwm2m_path *p, struct tree_changes *ch)
+static void note_change(const struct tree *t, const struct lwm2m_path *p, struct tree_changes *ch)
 {
-	if(p->ids[0] != TREE_OBJ_SERVER || p->len < 3) return;
+	if(p->ids[0] != TREE_OBJ_SERVER || p->ids[1] != t->server_inst || p->len < 3) return;
 	if(p->ids[2] == 1) ch->lifetime = true;
 	if(p->ids[2] == 7) ch->binding = true;
+}
+
+int tree_res_store(struct tree *t, struct tree_res *r, const struct lwm2m_path *p,
+		const struct lwm2m_value *v)
+{
+	struct lwm2m_value copy;
+	int rc;
+
+	memset(&copy, 0, sizeof(copy));
+	rc = value_copy(&copy, v);
+	if(rc) return rc;
+	if(p->ids[0] == TREE_OBJ_DEVICE && p->ids[2] == 13 && r->v.type == LWM2M_TYPE_TIME){
+		/* Current Time: keep the offset so the clock keeps running from the written time */
+		t->time_offset = copy.v.i - (r->v.v.i - t->time_offset);
+	}
+	value_free(&r->v);
+	r->v = copy;
+	return 0;
 }
 
 static int apply_node(struct tree *t, const struct lwm2m_node *n, struct tree_changes *ch)
 {
 	struct target tg;
 	struct lwm2m_path rp = n->path;
-	struct lwm2m_value copy;
-	int rc;
 
 	if(n->kind == LWM2M_NODE_EMPTY_INSTANCE || n->kind == LWM2M_NODE_EMPTY_MULTIPLE) return 0;
 	rp.len = 3;
 	if(resolve(t, &rp, &tg) != 0) return -LWM2M_ENOENT;
-	note_change(&n->path, ch);
+	note_change(t, &n->path, ch);
 	if(n->path.len == 4){
 		if(n->value.type == LWM2M_TYPE_NONE){
 			res_del_ri(tg.res, n->path.ids[3]);
 			return 0;
 		}
-		return res_set_ri(tg.res, n->path.ids[3], &n->value);
+		return tree_res_set_ri(tg.res, n->path.ids[3], &n->value);
 	}
-	memset(&copy, 0, sizeof(copy));
-	rc = value_copy(&copy, &n->value);
-	if(rc) return rc;
-	if(n->path.ids[0] == TREE_OBJ_DEVICE && n->path.ids[2] == 13){
-		/* Current Time: keep the offset so the clock keeps running from the written time */
-		t->time_offset = copy.v.i - (tg.res->v.v.i - t->time_offset);
-	}
-	value_free(&tg.res->v);
-	tg.res->v = copy;
-	return 0;
+	return tree_res_store(t, tg.res, &n->path, &n->value);
 }
 
 /* Replace: multiple resources named by the payload lose their old instances first. */
@@ -551,7 +616,7 @@ static void clear_replaced(struct tree *t, const struct lwm2m_path *p,
 		if(rp.len < 3) continue;
 		rp.len = 3;
 		if(resolve(t, &rp, &tg) != 0 || !tg.res->def->multiple) continue;
-		if(p->len <= 3) res_clear(tg.res);
+		if(p->len <= 3) tree_res_clear(tg.res);
 	}
 }
 
@@ -613,7 +678,7 @@ static uint16_t next_free_id(const struct tree_obj *o)
 {
 	uint16_t id = 0;
 
-	while(find_inst(o, id) && id < LWM2M_ID_MAX - 1) id++;
+	while(tree_find_inst(o, id) && id < LWM2M_ID_MAX - 1) id++;
 	return id;
 }
 
@@ -645,7 +710,7 @@ int tree_create(struct tree *t, const struct lwm2m_path *p, const struct lwm2m_n
 	int rc;
 
 	if(p->len != 1) return -LWM2M_EINVAL;
-	o = find_obj(t, p->ids[0]);
+	o = tree_find_obj(t, p->ids[0]);
 	if(!o) return -LWM2M_ENOENT;
 	if(o->def->id != TREE_OBJ_TEMP) return -LWM2M_ENOTSUP;
 	for(size_t j = 0; j < nodes->count; j++){
@@ -654,14 +719,14 @@ int tree_create(struct tree *t, const struct lwm2m_path *p, const struct lwm2m_n
 		if(!path_starts_with(&nodes->items[j].path, p)) return -LWM2M_EINVAL;
 		rc = check_create_node(o, &nodes->items[j]);
 		if(rc) return rc;
-		if(id != LWM2M_ID_MAX && find_inst(o, id)) return -LWM2M_EEXIST;
+		if(id != LWM2M_ID_MAX && tree_find_inst(o, id)) return -LWM2M_EEXIST;
 	}
 	if(o->n_inst >= LWM2M_ID_MAX - 1) return -LWM2M_EFULL;
 	/* nodes are sorted: each run of one instance id is one new instance */
 	do{
 		uint16_t want = k < nodes->count ? requested_id(&nodes->items[k]) : LWM2M_ID_MAX;
 		uint16_t id = want == LWM2M_ID_MAX ? next_free_id(o) : want;
-		struct tree_inst *in = temp_add(t, id, now_s);
+		struct tree_inst *in = tree_temp_add(t, id, now_s);
 
 		if(!in) return -LWM2M_ENOMEM;
 		if(k == 0) *first_id = id;
@@ -671,7 +736,7 @@ int tree_create(struct tree *t, const struct lwm2m_path *p, const struct lwm2m_n
 
 			if(n.kind != LWM2M_NODE_VALUE) continue;
 			n.path.ids[1] = id;
-			rc = n.path.len == 4 ? res_set_ri(find_res(in, n.path.ids[2]), n.path.ids[3], &n.value)
+			rc = n.path.len == 4 ? tree_res_set_ri(tree_find_res(in, n.path.ids[2]), n.path.ids[3], &n.value)
 				: apply_node(t, &n, ch);
 			if(rc) return rc;
 		}
@@ -679,7 +744,7 @@ int tree_create(struct tree *t, const struct lwm2m_path *p, const struct lwm2m_n
 	return 0;
 }
 
-static void drop_attrs_below(struct tree *t, const struct lwm2m_path *p)
+void tree_drop_attrs_below(struct tree *t, const struct lwm2m_path *p)
 {
 	size_t w = 0;
 
@@ -698,14 +763,14 @@ int tree_delete(struct tree *t, const struct lwm2m_path *p, struct tree_changes 
 	rc = resolve(t, p, &tg);
 	if(rc) return rc;
 	if(p->len == 2 && tg.obj->def->id == TREE_OBJ_TEMP){
-		inst_remove(tg.obj, p->ids[1]);
+		tree_inst_remove(tg.obj, p->ids[1]);
 		ch->objects = true;
 	}else if(p->len == 4 && (tg.res->def->operations & OBJ_OP_W)){
 		res_del_ri(tg.res, p->ids[3]);
 	}else{
 		return -LWM2M_ENOTSUP;
 	}
-	drop_attrs_below(t, p);
+	tree_drop_attrs_below(t, p);
 	return 0;
 }
 
@@ -722,9 +787,9 @@ int tree_execute(struct tree *t, const struct lwm2m_path *p, enum tree_action *a
 	if(p->ids[0] == TREE_OBJ_SERVER && p->ids[2] == 8) *act = TREE_ACT_UPDATE;
 	if(p->ids[0] == TREE_OBJ_DEVICE && p->ids[2] == 4) *act = TREE_ACT_REBOOT;
 	if(p->ids[0] == TREE_OBJ_TEMP && p->ids[2] == 5605){
-		double v = find_res(tg.inst, 5700)->v.v.f;
-		find_res(tg.inst, 5601)->v.v.f = v;
-		find_res(tg.inst, 5602)->v.v.f = v;
+		double v = tree_find_res(tg.inst, 5700)->v.v.f;
+		tree_find_res(tg.inst, 5601)->v.v.f = v;
+		tree_find_res(tg.inst, 5602)->v.v.f = v;
 	}
 	return 0;
 }
@@ -877,7 +942,7 @@ static int discover_res(const struct tree *t, const struct lwm2m_path *rp, const
 	int rc = discover_link(t, rp, NULL, r->def->multiple ? (int)r->n_ri : -1, first, out);
 
 	for(size_t k = 0; depth > 0 && r->def->multiple && k < r->n_ri && !rc; k++){
-		struct lwm2m_path q = mkpath(4, rp->ids[0], rp->ids[1], rp->ids[2], r->ri[k].id);
+		struct lwm2m_path q = tree_mkpath(4, rp->ids[0], rp->ids[1], rp->ids[2], r->ri[k].id);
 		rc = discover_link(t, &q, NULL, -1, false, out);
 	}
 	return rc;
@@ -886,11 +951,11 @@ static int discover_res(const struct tree *t, const struct lwm2m_path *rp, const
 static int discover_inst(const struct tree *t, uint16_t o, const struct tree_inst *in, int depth,
 		bool first, struct lwm2m_buf *out)
 {
-	struct lwm2m_path ip = mkpath(2, o, in->id, 0, 0);
+	struct lwm2m_path ip = tree_mkpath(2, o, in->id, 0, 0);
 	int rc = discover_link(t, &ip, NULL, -1, first, out);
 
 	for(size_t k = 0; depth > 0 && k < in->n_res && !rc; k++){
-		struct lwm2m_path rp = mkpath(3, o, in->id, in->res[k].def->id, 0);
+		struct lwm2m_path rp = tree_mkpath(3, o, in->id, in->res[k].def->id, 0);
 		rc = discover_res(t, &rp, &in->res[k], depth - 1, false, out);
 	}
 	return rc;
@@ -937,6 +1002,7 @@ int tree_object_list(const struct tree *t, struct lwm2m_buf *out)
 	for(size_t i = 0; i < TREE_N_OBJ; i++){
 		const struct tree_obj *o = &t->obj[i];
 
+		if(!o->def || dm_hidden(o->def->id)) continue;
 		if(o->n_inst == 0) list.items[n++].obj = o->def->id;
 		for(size_t k = 0; k < o->n_inst; k++){
 			list.items[n].obj = o->def->id;
@@ -950,16 +1016,26 @@ int tree_object_list(const struct tree *t, struct lwm2m_buf *out)
 	return rc;
 }
 
+/* Resource rid of the registration's /1 instance, when it holds a value of that type. */
+static const struct lwm2m_value *server_value(const struct tree *t, uint16_t rid, enum lwm2m_type type)
+{
+	const struct tree_obj *o = tree_find_obj(t, TREE_OBJ_SERVER);
+	const struct tree_inst *srv = o ? tree_find_inst(o, t->server_inst) : NULL;
+	const struct tree_res *r = srv ? tree_find_res(srv, rid) : NULL;
+
+	return r && r->v.type == type ? &r->v : NULL;
+}
+
 uint32_t tree_lifetime(const struct tree *t)
 {
-	const struct tree_inst *srv = find_inst(find_obj(t, TREE_OBJ_SERVER), 0);
+	const struct lwm2m_value *v = server_value(t, 1, LWM2M_TYPE_INTEGER);
 
-	return (uint32_t)find_res(srv, 1)->v.v.i;
+	return v ? (uint32_t)v->v.i : t->lifetime_default;
 }
 
 const char *tree_binding(const struct tree *t)
 {
-	const struct tree_inst *srv = find_inst(find_obj(t, TREE_OBJ_SERVER), 0);
+	const struct lwm2m_value *v = server_value(t, 7, LWM2M_TYPE_STRING);
 
-	return (const char *)find_res(srv, 7)->v.v.bytes.data;
+	return v ? (const char *)v->v.bytes.data : t->binding_default;
 }

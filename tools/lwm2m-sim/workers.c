@@ -63,6 +63,7 @@ static void add_stats(struct sim_stats *to, const struct sim_stats *from)
 	to->publish_errors += from->publish_errors;
 	to->sends += from->sends;
 	to->send_errors += from->send_errors;
+	to->bootstrapped += from->bootstrapped;
 }
 
 /* In the child: run the slice, report, never return. */
