@@ -1,10 +1,25 @@
-# Sourced by bench/run_registration.sh, bench/run_persistence.sh and bench/run_rest.sh: a broker
+# Sourced by every bench/run_*.sh: the command line (bench_args), a broker
 # with the plugin in a temporary directory, free ports, the CPU layout, the broker's CPU time
 # and stats line.
 # The caller sets `me` (its name, for messages) before calling these; they share its
 # variables: mosquitto plugin bench dir broker_pid port doorbell pin broker_wrap bench_wrap
 # stats rc. Environment: MOSQUITTO BENCH_PIN BENCH_DOORBELL BENCH_KEEP BENCH_CONF_EXTRA
 # (see the callers' headers).
+
+# "[BUILD_DIR] [-- BENCH_ARGS...]": sets build (default: build/ of this checkout) and
+# bench_skip, the number of arguments the caller shifts away before the benchmark's own.
+bench_args() {
+	build="$(cd "$(dirname "$0")/.." && pwd)/build"
+	bench_skip=0
+	if [ $# -gt 0 ] && [ "$1" != "--" ]; then
+		build=$1
+		bench_skip=1
+		shift
+	fi
+	if [ $# -gt 0 ] && [ "$1" = "--" ]; then
+		bench_skip=$((bench_skip + 1))
+	fi
+}
 
 # bench_find BUILD_DIR BENCH_TARGET: sets mosquitto, plugin and bench; exits 2 if one is missing.
 bench_find() {

@@ -16,12 +16,10 @@
 #   BENCH_CPU   pin the benchmark to this CPU (taskset), e.g. 1; default: not pinned
 set -eu
 
-build="$(cd "$(dirname "$0")/.." && pwd)/build"
-if [ $# -gt 0 ] && [ "$1" != "--" ]; then
-	build=$1
-	shift
-fi
-[ $# -gt 0 ] && [ "$1" = "--" ] && shift
+# shellcheck source=bench/bench_lib.sh
+. "$(dirname "$0")/bench_lib.sh"
+bench_args "$@"
+shift "$bench_skip"
 
 bench=$build/bench/bench_formats
 if [ ! -x "$bench" ]; then

@@ -24,16 +24,12 @@
 #   BENCH_CONF_EXTRA  extra broker configuration lines (newline separated), for experiments
 set -eu
 
-build="$(cd "$(dirname "$0")/.." && pwd)/build"
-if [ $# -gt 0 ] && [ "$1" != "--" ]; then
-	build=$1
-	shift
-fi
-[ $# -gt 0 ] && [ "$1" = "--" ] && shift
 
 me=run_http_binding
 # shellcheck source=bench/bench_lib.sh
 . "$(dirname "$0")/bench_lib.sh"
+bench_args "$@"
+shift "$bench_skip"
 bench_find "$build" bench_http_binding
 bench_tmpdir /tmp/lwm2m-httpbindingbench.XXXXXX
 ports=$(bench_free_ports 2)

@@ -23,16 +23,12 @@
 #   BENCH_ROUNDS  rounds (default 5): each runs the benchmark once against each broker
 set -eu
 
-build="$(cd "$(dirname "$0")/.." && pwd)/build"
-if [ $# -gt 0 ] && [ "$1" != "--" ]; then
-	build=$1
-	shift
-fi
-[ $# -gt 0 ] && [ "$1" = "--" ] && shift
 
 me=run_persistence
 # shellcheck source=bench/bench_lib.sh
 . "$(dirname "$0")/bench_lib.sh"
+bench_args "$@"
+shift "$bench_skip"
 bench_find "$build" bench_registration
 bench_tmpdir /tmp/lwm2m-persistbench.XXXXXX
 top=$dir

@@ -25,16 +25,12 @@
 #                 such as "log_type information" or "plugin_opt_debug true"
 set -eu
 
-build="$(cd "$(dirname "$0")/.." && pwd)/build"
-if [ $# -gt 0 ] && [ "$1" != "--" ]; then
-	build=$1
-	shift
-fi
-[ $# -gt 0 ] && [ "$1" = "--" ] && shift
 
 me=run_rest
 # shellcheck source=bench/bench_lib.sh
 . "$(dirname "$0")/bench_lib.sh"
+bench_args "$@"
+shift "$bench_skip"
 bench_find "$build" bench_rest
 bench_tmpdir /tmp/lwm2m-restbench.XXXXXX
 ports=$(bench_free_ports 2)

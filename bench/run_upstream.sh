@@ -29,16 +29,12 @@
 # measures the largest count that fits when that is not enough.
 set -eu
 
-build="$(cd "$(dirname "$0")/.." && pwd)/build"
-if [ $# -gt 0 ] && [ "$1" != "--" ]; then
-	build=$1
-	shift
-fi
-[ $# -gt 0 ] && [ "$1" = "--" ] && shift
 
 me=run_upstream
 # shellcheck source=bench/bench_lib.sh
 . "$(dirname "$0")/bench_lib.sh"
+bench_args "$@"
+shift "$bench_skip"
 bench_find "$build" bench_upstream
 bench_tmpdir /tmp/lwm2m-upbench.XXXXXX
 port=$(bench_free_ports 1)
