@@ -2,6 +2,7 @@
  * registration requests the forwarder sends. See coap_codec.h for the choices made where
  * the specification leaves room. */
 #include "coap_codec.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,39 +62,14 @@ static bool all_digits(const uint8_t *p, size_t n)
 	return true;
 }
 
-/* Strict UTF-8 without control characters. */
+/* Strict UTF-8 without control characters. No byte of a multi-byte sequence is below 0x80,
+ * so the ASCII controls are found byte by byte. */
 static bool utf8_text(const uint8_t *s, size_t n)
 {
-	size_t i = 0;
-
-	while(i < n){
-		uint8_t c = s[i];
-		size_t need;
-		uint32_t cp, min;
-
-		if(c < 0x80){
-			if(c < 0x20 || c == 0x7f) return false;
-			i++;
-			continue;
-		}
-		if(c >= 0xc2 && c <= 0xdf){
-			need = 1; cp = c & 0x1fu; min = 0x80;
-		}else if((c & 0xf0) == 0xe0){
-			need = 2; cp = c & 0x0fu; min = 0x800;
-		}else if(c >= 0xf0 && c <= 0xf4){
-			need = 3; cp = c & 0x07u; min = 0x10000;
-		}else{
-			return false;
-		}
-		if(n - i - 1 < need) return false;
-		for(size_t k = 1; k <= need; k++){
-			if((s[i + k] & 0xc0) != 0x80) return false;
-			cp = (cp << 6) | (s[i + k] & 0x3fu);
-		}
-		if(cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-		i += need + 1;
+	for(size_t i = 0; i < n; i++){
+		if(s[i] < 0x20 || s[i] == 0x7f) return false;
 	}
-	return true;
+	return binding_utf8_valid(s, n);
 }
 
 /* ================================================== codes and option values ===== */
@@ -1037,20 +1013,10 @@ static int answer_fail(struct coap_answer *a, uint8_t code, struct lwm2m_error *
 	return -errcode;
 }
 
-/* Operations whose success answer carries content. */
+/* Server requests whose success answer carries content: those answered 2.05 Content. */
 static bool answer_has_content(enum lwm2m_op_kind kind)
 {
-	switch(kind){
-		case LWM2M_OP_READ:
-		case LWM2M_OP_READ_COMPOSITE:
-		case LWM2M_OP_DISCOVER:
-		case LWM2M_OP_OBSERVE:
-		case LWM2M_OP_OBSERVE_COMPOSITE:
-		case LWM2M_OP_CANCEL_OBSERVE:
-			return true;
-		default:
-			return false;
-	}
+	return op_success_result(kind) == 205;
 }
 
 /* The server requests this codec decodes. */

@@ -1,311 +1,50 @@
 /* COSE_Encrypt0 with AES-CCM-16-64-128 and the LwM2M MQTT Outer_Wrapper.
  * See cose.h for the choices made where the specifications leave room. */
 #include "cose.h"
+#include "cbor_pull.h"
 
 #include <cbor.h>
 #include <mbedtls/ccm.h>
 #include <mbedtls/platform_util.h>
 #include <string.h>
 
-/* ======================================== CBOR pull reader over cbor_stream_decode == */
+/* ============================================ CBOR, with the binding's pull reader == */
 
-enum item_kind {
-	IT_UINT, IT_NEGINT, IT_BSTR, IT_TSTR, IT_BSTR_INDEF, IT_TSTR_INDEF, IT_ARRAY,
-	IT_ARRAY_INDEF, IT_MAP, IT_MAP_INDEF, IT_TAG, IT_NULL, IT_OTHER, IT_BREAK
-};
-
-struct item {
-	enum item_kind kind;
-	uint64_t u;            /* uint, negint (value -1-u), tag number, container count */
-	const uint8_t *ptr;    /* definite strings, inside the input */
-	size_t len;
-	size_t off;            /* offset of the head in the input */
-};
-
-static const char *kind_name(enum item_kind k)
+/* Every tag head is read (COSE_Encrypt0 is tag 16), containers at most COSE_MAX_DEPTH
+ * deep, refusals in this module's words. */
+static struct pull_reader reader_over(const uint8_t *buf, size_t pos, size_t end)
 {
-	static const char *const names[] = {
-		[IT_UINT] = "uint", [IT_NEGINT] = "negative int", [IT_BSTR] = "byte string",
-		[IT_TSTR] = "text string", [IT_BSTR_INDEF] = "indefinite byte string",
-		[IT_TSTR_INDEF] = "indefinite text string", [IT_ARRAY] = "array",
-		[IT_ARRAY_INDEF] = "indefinite array", [IT_MAP] = "map",
-		[IT_MAP_INDEF] = "indefinite map", [IT_TAG] = "tag", [IT_NULL] = "null",
-		[IT_OTHER] = "simple value or float", [IT_BREAK] = "break",
-	};
-	return names[k];
+	struct pull_reader r = { .buf = buf, .pos = pos, .end = end,
+		.max_depth = COSE_MAX_DEPTH, .every_tag = true, .words = PULL_WORDS_COSE };
+	return r;
 }
 
-static void set_kind(void *c, enum item_kind k, uint64_t u)
+static const char *kind_name(enum pull_kind k)
 {
-	struct item *it = c;
-	it->kind = k;
-	it->u = u;
+	return pull_kind_name(PULL_WORDS_COSE, k);
 }
 
-static void cb_u8(void *c, uint8_t v) { set_kind(c, IT_UINT, v); }
-static void cb_u16(void *c, uint16_t v) { set_kind(c, IT_UINT, v); }
-static void cb_u32(void *c, uint32_t v) { set_kind(c, IT_UINT, v); }
-static void cb_u64(void *c, uint64_t v) { set_kind(c, IT_UINT, v); }
-static void cb_n8(void *c, uint8_t v) { set_kind(c, IT_NEGINT, v); }
-static void cb_n16(void *c, uint16_t v) { set_kind(c, IT_NEGINT, v); }
-static void cb_n32(void *c, uint32_t v) { set_kind(c, IT_NEGINT, v); }
-static void cb_n64(void *c, uint64_t v) { set_kind(c, IT_NEGINT, v); }
-
-static void cb_bstr(void *c, cbor_data p, size_t n)
-{
-	struct item *it = c;
-	set_kind(c, IT_BSTR, 0);
-	it->ptr = p;
-	it->len = n;
-}
-
-static void cb_tstr(void *c, cbor_data p, size_t n)
-{
-	struct item *it = c;
-	set_kind(c, IT_TSTR, 0);
-	it->ptr = p;
-	it->len = n;
-}
-
-static void cb_bstr_indef(void *c) { set_kind(c, IT_BSTR_INDEF, 0); }
-static void cb_tstr_indef(void *c) { set_kind(c, IT_TSTR_INDEF, 0); }
-static void cb_array(void *c, size_t n) { set_kind(c, IT_ARRAY, n); }
-static void cb_array_indef(void *c) { set_kind(c, IT_ARRAY_INDEF, 0); }
-static void cb_map(void *c, size_t n) { set_kind(c, IT_MAP, n); }
-static void cb_map_indef(void *c) { set_kind(c, IT_MAP_INDEF, 0); }
-static void cb_tag(void *c, uint64_t v) { set_kind(c, IT_TAG, v); }
-static void cb_float(void *c, float v) { (void)v; set_kind(c, IT_OTHER, 0); }
-static void cb_double(void *c, double v) { (void)v; set_kind(c, IT_OTHER, 0); }
-static void cb_bool(void *c, bool v) { (void)v; set_kind(c, IT_OTHER, 0); }
-static void cb_undef(void *c) { set_kind(c, IT_OTHER, 0); }
-static void cb_null(void *c) { set_kind(c, IT_NULL, 0); }
-static void cb_break(void *c) { set_kind(c, IT_BREAK, 0); }
-
-static const struct cbor_callbacks item_callbacks = {
-	.uint8 = cb_u8, .uint16 = cb_u16, .uint32 = cb_u32, .uint64 = cb_u64,
-	.negint8 = cb_n8, .negint16 = cb_n16, .negint32 = cb_n32, .negint64 = cb_n64,
-	/* libcbor 0.8: byte_string is the definite string, byte_string_start the start of
-	 * an indefinite one (the header comments say otherwise) */
-	.byte_string = cb_bstr, .byte_string_start = cb_bstr_indef,
-	.string = cb_tstr, .string_start = cb_tstr_indef,
-	.array_start = cb_array, .indef_array_start = cb_array_indef,
-	.map_start = cb_map, .indef_map_start = cb_map_indef,
-	.tag = cb_tag,
-	.float2 = cb_float, .float4 = cb_float, .float8 = cb_double,
-	.undefined = cb_undef, .null = cb_null, .boolean = cb_bool,
-	.indef_break = cb_break,
-};
-
-/* Reads buf[pos..end); offsets stay relative to buf, so that a reader over an embedded
- * byte string reports offsets in the whole input. */
-struct reader {
-	const uint8_t *buf;
-	size_t pos, end;
-};
-
-/* A tag head (major type 6). libcbor 0.8's stream decoder refuses the one-byte tags
- * 6..20 as "unassigned", COSE_Encrypt0's 16 among them, so tags are decoded here. */
-static int rd_tag(struct reader *r, struct item *it, struct lwm2m_error *err)
-{
-	uint8_t info = r->buf[r->pos] & 0x1f;
-	size_t extra = info < 24 ? 0 : info <= 27 ? (size_t)1 << (info - 24) : SIZE_MAX;
-	uint64_t v = info;
-
-	if(extra == SIZE_MAX){
-		return lwm2m_fail(err, LWM2M_EINVAL, (long)r->pos,
-			"malformed CBOR (initial byte 0x%02x) at byte %zu", r->buf[r->pos], r->pos);
-	}
-	if(extra >= r->end - r->pos){
-		return lwm2m_fail(err, LWM2M_EINVAL, (long)r->pos,
-			"truncated CBOR at byte %zu (item needs %zu bytes, %zu left)", r->pos,
-			extra + 1, r->end - r->pos);
-	}
-	if(extra) v = 0;
-	for(size_t i = 1; i <= extra; i++) v = (v << 8) | r->buf[r->pos + i];
-	it->kind = IT_TAG;
-	it->u = v;
-	r->pos += extra + 1;
-	return 0;
-}
-
-static int rd_next(struct reader *r, struct item *it, struct lwm2m_error *err)
-{
-	struct cbor_decoder_result res;
-
-	memset(it, 0, sizeof(*it));
-	it->off = r->pos;
-	if(r->pos >= r->end){
-		return lwm2m_fail(err, LWM2M_EINVAL, (long)r->pos,
-			"truncated CBOR: item expected at byte %zu", r->pos);
-	}
-	if((r->buf[r->pos] >> 5) == 6) return rd_tag(r, it, err);
-	res = cbor_stream_decode(r->buf + r->pos, r->end - r->pos, &item_callbacks, it);
-	switch(res.status){
-		case CBOR_DECODER_FINISHED:
-			r->pos += res.read;
-			return 0;
-		case CBOR_DECODER_NEDATA:
-			return lwm2m_fail(err, LWM2M_EINVAL, (long)r->pos,
-				"truncated CBOR at byte %zu (item needs %zu bytes, %zu left)", r->pos,
-				res.required, r->end - r->pos);
-		default:
-			return lwm2m_fail(err, LWM2M_EINVAL, (long)r->pos,
-				"malformed CBOR (initial byte 0x%02x) at byte %zu", r->buf[r->pos], r->pos);
-	}
-}
-
-/* Iteration over the members of an array or map (map members = keys and values). */
-struct members {
-	bool indef;
-	uint64_t left;         /* definite: members still to read */
-};
-
-static bool is_map(enum item_kind k) { return k == IT_MAP || k == IT_MAP_INDEF; }
-static bool is_array(enum item_kind k) { return k == IT_ARRAY || k == IT_ARRAY_INDEF; }
-
-static int members_start(const struct reader *r, const struct item *c, struct members *m,
-	struct lwm2m_error *err)
-{
-	uint64_t avail = r->end - r->pos;
-
-	m->indef = c->kind == IT_ARRAY_INDEF || c->kind == IT_MAP_INDEF;
-	m->left = 0;
-	if(m->indef) return 0;
-	/* every member takes at least one byte: refuse impossible counts before looping */
-	if(c->u > (is_map(c->kind) ? avail / 2 : avail)){
-		return lwm2m_fail(err, LWM2M_EINVAL, (long)c->off,
-			"truncated CBOR: %s of %llu entries at byte %zu exceeds the input",
-			kind_name(c->kind), (unsigned long long)c->u, c->off);
-	}
-	m->left = is_map(c->kind) ? c->u * 2 : c->u;
-	return 0;
-}
-
-/* Read the next member into it; *done when the container has ended (its break read). */
-static int members_next(struct reader *r, struct members *m, struct item *it, bool *done,
-	struct lwm2m_error *err)
-{
-	int rc;
-
-	*done = false;
-	if(!m->indef){
-		if(m->left == 0){
-			*done = true;
-			return 0;
-		}
-		m->left--;
-	}
-	rc = rd_next(r, it, err);
-	if(rc) return rc;
-	if(it->kind == IT_BREAK){
-		if(!m->indef){
-			return lwm2m_fail(err, LWM2M_EINVAL, (long)it->off,
-				"malformed CBOR: unexpected break at byte %zu", it->off);
-		}
-		*done = true;
-	}
-	return 0;
-}
+static bool is_map(enum pull_kind k) { return k == PULL_MAP || k == PULL_MAP_INDEF; }
+static bool is_array(enum pull_kind k) { return k == PULL_ARRAY || k == PULL_ARRAY_INDEF; }
 
 /* The value of a map entry: any item but a break. */
-static int rd_value(struct reader *r, struct item *v, struct lwm2m_error *err)
+static int rd_value(struct pull_reader *r, struct pull_item *v, struct lwm2m_error *err)
 {
-	int rc = rd_next(r, v, err);
+	int rc = pull_next(r, v, err);
 
 	if(rc) return rc;
-	if(v->kind == IT_BREAK){
+	if(v->kind == PULL_BREAK){
 		return lwm2m_fail(err, LWM2M_EINVAL, (long)v->off,
 			"malformed CBOR: break instead of a map value at byte %zu", v->off);
 	}
 	return 0;
 }
 
-static int skip_item(struct reader *r, const struct item *it, unsigned level,
-	struct lwm2m_error *err);
-
-static int skip_chunks(struct reader *r, const struct item *start, struct lwm2m_error *err)
-{
-	enum item_kind chunk = start->kind == IT_BSTR_INDEF ? IT_BSTR : IT_TSTR;
-	struct item it;
-	int rc;
-
-	for(;;){
-		rc = rd_next(r, &it, err);
-		if(rc) return rc;
-		if(it.kind == IT_BREAK) return 0;
-		if(it.kind != chunk){
-			return lwm2m_fail(err, LWM2M_EINVAL, (long)it.off,
-				"malformed CBOR: %s inside an %s at byte %zu", kind_name(it.kind),
-				kind_name(start->kind), it.off);
-		}
-	}
-}
-
-static int skip_members(struct reader *r, const struct item *c, unsigned level,
-	struct lwm2m_error *err)
-{
-	struct members m;
-	struct item it;
-	uint64_t count = 0;
-	bool done;
-	int rc;
-
-	rc = members_start(r, c, &m, err);
-	if(rc) return rc;
-	for(;;){
-		rc = members_next(r, &m, &it, &done, err);
-		if(rc) return rc;
-		if(done) break;
-		rc = skip_item(r, &it, level, err);
-		if(rc) return rc;
-		count++;
-	}
-	if(is_map(c->kind) && count % 2){
-		return lwm2m_fail(err, LWM2M_EINVAL, (long)r->pos,
-			"malformed CBOR: map at byte %zu ends after a key", c->off);
-	}
-	return 0;
-}
-
-/* Skip what follows the head it (already read), an item inside a container at `level`
- * (0 = not inside any). A container it opens is at level + 1. */
-static int skip_item(struct reader *r, const struct item *it, unsigned level,
-	struct lwm2m_error *err)
-{
-	struct item cur = *it;
-	int rc;
-
-	while(cur.kind == IT_TAG){   /* a tag is followed by its content */
-		rc = rd_next(r, &cur, err);
-		if(rc) return rc;
-	}
-	switch(cur.kind){
-		case IT_BSTR_INDEF:
-		case IT_TSTR_INDEF:
-			return skip_chunks(r, &cur, err);
-		case IT_ARRAY:
-		case IT_ARRAY_INDEF:
-		case IT_MAP:
-		case IT_MAP_INDEF:
-			if(level + 1 > COSE_MAX_DEPTH){
-				return lwm2m_fail(err, LWM2M_EINVAL, (long)cur.off,
-					"CBOR nested deeper than %u levels at byte %zu", COSE_MAX_DEPTH,
-					cur.off);
-			}
-			return skip_members(r, &cur, level + 1, err);
-		case IT_BREAK:
-			return lwm2m_fail(err, LWM2M_EINVAL, (long)cur.off,
-				"malformed CBOR: unexpected break at byte %zu", cur.off);
-		default:
-			return 0;
-	}
-}
-
 /* A definite byte string, or a refusal naming what. */
-static int want_bstr(const struct item *it, const char *what, struct lwm2m_error *err)
+static int want_bstr(const struct pull_item *it, const char *what, struct lwm2m_error *err)
 {
-	if(it->kind == IT_BSTR) return 0;
-	if(it->kind == IT_BSTR_INDEF){
+	if(it->kind == PULL_BSTR) return 0;
+	if(it->kind == PULL_BSTR_INDEF){
 		return lwm2m_fail(err, LWM2M_EINVAL, (long)it->off,
 			"%s: indefinite-length byte strings are not supported at byte %zu", what,
 			it->off);
@@ -315,9 +54,18 @@ static int want_bstr(const struct item *it, const char *what, struct lwm2m_error
 		kind_name(it->kind));
 }
 
-static size_t offset_in(const struct reader *r, const uint8_t *p)
+static size_t offset_in(const struct pull_reader *r, const uint8_t *p)
 {
 	return (size_t)(p - r->buf);
+}
+
+/* A reader over the bytes of bs, a definite byte string read by outer. */
+static struct pull_reader reader_in(const struct pull_reader *outer,
+	const struct pull_item *bs)
+{
+	size_t pos = offset_in(outer, bs->ptr);
+
+	return reader_over(outer->buf, pos, pos + bs->len);
 }
 
 /* ================================================================ Headers ======== */
@@ -333,12 +81,12 @@ struct headers {
 
 #define LABEL_BIT(l) (1u << (l))
 
-static int take_alg(const struct item *val, struct lwm2m_error *err)
+static int take_alg(const struct pull_item *val, struct lwm2m_error *err)
 {
-	if(val->kind == IT_UINT && val->u == COSE_ALG_AES_CCM_16_64_128) return 0;
-	if(val->kind == IT_UINT || val->kind == IT_NEGINT){
+	if(val->kind == PULL_UINT && val->u == COSE_ALG_AES_CCM_16_64_128) return 0;
+	if(val->kind == PULL_UINT || val->kind == PULL_NEGINT){
 		/* a negative int is -1 - u; print it as such when it fits */
-		bool neg = val->kind == IT_NEGINT;
+		bool neg = val->kind == PULL_NEGINT;
 		bool fits = val->u <= (uint64_t)INT64_MAX;
 		long long shown = neg && fits ? -1 - (long long)val->u : 0;
 		if(neg && fits){
@@ -349,7 +97,7 @@ static int take_alg(const struct item *val, struct lwm2m_error *err)
 			"alg %s%llu at byte %zu is not AES-CCM-16-64-128 (10)", neg ? "-1-" : "",
 			(unsigned long long)val->u, val->off);
 	}
-	if(val->kind == IT_TSTR){
+	if(val->kind == PULL_TSTR){
 		return lwm2m_fail(err, LWM2M_ENOTSUP, (long)val->off,
 			"alg \"%.*s\" at byte %zu is not AES-CCM-16-64-128 (10)",
 			(int)(val->len > 32 ? 32 : val->len), (const char *)val->ptr, val->off);
@@ -358,7 +106,7 @@ static int take_alg(const struct item *val, struct lwm2m_error *err)
 		"alg: expected an integer at byte %zu (found %s)", val->off, kind_name(val->kind));
 }
 
-static int take_partial_iv(const struct reader *r, const struct item *val,
+static int take_partial_iv(const struct pull_reader *r, const struct pull_item *val,
 	struct cose_encrypt0_view *v, struct lwm2m_error *err)
 {
 	int rc = want_bstr(val, "Partial IV (6)", err);
@@ -385,8 +133,8 @@ static int take_partial_iv(const struct reader *r, const struct item *val,
 	return 0;
 }
 
-static int take_known(const struct reader *r, unsigned label, enum bucket b,
-	const struct item *val, struct cose_encrypt0_view *v, struct lwm2m_error *err)
+static int take_known(const struct pull_reader *r, unsigned label, enum bucket b,
+	const struct pull_item *val, struct cose_encrypt0_view *v, struct lwm2m_error *err)
 {
 	int rc;
 
@@ -426,17 +174,17 @@ static int take_known(const struct reader *r, unsigned label, enum bucket b,
 
 /* One header entry: the label is read, the value head val too; the value's content is
  * consumed here. Containers inside the header map sit at map_level + 1. */
-static int take_header(struct reader *r, struct headers *h, enum bucket b,
-	const struct item *label, const struct item *val, unsigned map_level,
+static int take_header(struct pull_reader *r, struct headers *h, enum bucket b,
+	const struct pull_item *label, const struct pull_item *val, unsigned map_level,
 	struct lwm2m_error *err)
 {
 	unsigned l, bit;
 
-	if(label->kind == IT_TSTR || label->kind == IT_NEGINT ||
-		(label->kind == IT_UINT && (label->u == 0 || label->u > COSE_HDR_PARTIAL_IV))){
-		return skip_item(r, val, map_level, err);   /* unknown: ignored */
+	if(label->kind == PULL_TSTR || label->kind == PULL_NEGINT ||
+		(label->kind == PULL_UINT && (label->u == 0 || label->u > COSE_HDR_PARTIAL_IV))){
+		return pull_skip(r, val, map_level, err);   /* unknown: ignored */
 	}
-	if(label->kind != IT_UINT){
+	if(label->kind != PULL_UINT){
 		return lwm2m_fail(err, LWM2M_EINVAL, (long)label->off,
 			"%s: label at byte %zu is a %s, not an integer or text string", bucket_name[b],
 			label->off, kind_name(label->kind));
@@ -453,16 +201,16 @@ static int take_header(struct reader *r, struct headers *h, enum bucket b,
 			label->off);
 	}
 	h->seen[b] |= bit;
-	if(l == COSE_HDR_CONTENT_TYPE) return skip_item(r, val, map_level, err);
+	if(l == COSE_HDR_CONTENT_TYPE) return pull_skip(r, val, map_level, err);
 	return take_known(r, l, b, val, h->v, err);
 }
 
 /* The entries of a header map whose head mh (at map_level) has been read. */
-static int read_header_map(struct reader *r, struct headers *h, enum bucket b,
-	const struct item *mh, unsigned map_level, struct lwm2m_error *err)
+static int read_header_map(struct pull_reader *r, struct headers *h, enum bucket b,
+	const struct pull_item *mh, unsigned map_level, struct lwm2m_error *err)
 {
-	struct members m;
-	struct item label, val;
+	struct pull_members m;
+	struct pull_item label, val;
 	bool done;
 	int rc;
 
@@ -471,13 +219,13 @@ static int read_header_map(struct reader *r, struct headers *h, enum bucket b,
 			"%s: expected a map at byte %zu (found %s)", bucket_name[b], mh->off,
 			kind_name(mh->kind));
 	}
-	rc = members_start(r, mh, &m, err);
+	rc = pull_members_start(r, mh, &m, err);
 	if(rc) return rc;
 	for(;;){
-		rc = members_next(r, &m, &label, &done, err);
+		rc = pull_members_next(r, &m, &label, &done, err);
 		if(rc) return rc;
 		if(done) return 0;
-		if(!m.indef) m.left--;   /* the value is read here, not by members_next */
+		if(!m.indef) m.left--;   /* the value is read here, not as a member */
 		rc = rd_value(r, &val, err);
 		if(rc) return rc;
 		rc = take_header(r, h, b, &label, &val, map_level, err);
@@ -486,11 +234,11 @@ static int read_header_map(struct reader *r, struct headers *h, enum bucket b,
 }
 
 /* The protected bucket: a byte string holding one serialized map, or nothing. */
-static int read_protected(const struct reader *r, struct headers *h,
-	const struct item *bs, struct lwm2m_error *err)
+static int read_protected(const struct pull_reader *r, struct headers *h,
+	const struct pull_item *bs, struct lwm2m_error *err)
 {
-	struct reader pr;
-	struct item mh;
+	struct pull_reader pr;
+	struct pull_item mh;
 	int rc;
 
 	rc = want_bstr(bs, "protected header", err);
@@ -503,10 +251,8 @@ static int read_protected(const struct reader *r, struct headers *h,
 	h->v->protected_hdr.ptr = bs->ptr;
 	h->v->protected_hdr.len = bs->len;
 	if(bs->len == 0) return 0;
-	pr.buf = r->buf;
-	pr.pos = offset_in(r, bs->ptr);
-	pr.end = pr.pos + bs->len;
-	rc = rd_next(&pr, &mh, err);
+	pr = reader_in(r, bs);
+	rc = pull_next(&pr, &mh, err);
 	if(rc) return rc;
 	rc = read_header_map(&pr, h, B_PROTECTED, &mh, 1, err);
 	if(rc) return rc;
@@ -517,12 +263,12 @@ static int read_protected(const struct reader *r, struct headers *h,
 	return 0;
 }
 
-static int read_ciphertext(const struct item *ct, struct cose_encrypt0_view *v,
+static int read_ciphertext(const struct pull_item *ct, struct cose_encrypt0_view *v,
 	struct lwm2m_error *err)
 {
 	int rc;
 
-	if(ct->kind == IT_NULL){
+	if(ct->kind == PULL_NULL){
 		return lwm2m_fail(err, LWM2M_ENOTSUP, (long)ct->off,
 			"ciphertext at byte %zu is nil: detached content is not supported", ct->off);
 	}
@@ -546,22 +292,22 @@ static int read_ciphertext(const struct item *ct, struct cose_encrypt0_view *v,
 /* ========================================================== COSE_Encrypt0 ======== */
 
 /* The array head of a COSE_Encrypt0, after at most one tag 16. */
-static int read_encrypt0_head(struct reader *r, struct cose_encrypt0_view *v,
-	struct item *ah, struct lwm2m_error *err)
+static int read_encrypt0_head(struct pull_reader *r, struct cose_encrypt0_view *v,
+	struct pull_item *ah, struct lwm2m_error *err)
 {
-	int rc = rd_next(r, ah, err);
+	int rc = pull_next(r, ah, err);
 
 	if(rc) return rc;
-	if(ah->kind == IT_TAG){
+	if(ah->kind == PULL_TAG){
 		if(ah->u != COSE_TAG_ENCRYPT0){
 			return lwm2m_fail(err, LWM2M_ENOTSUP, (long)ah->off,
 				"tag %llu at byte %zu is not COSE_Encrypt0 (16)", (unsigned long long)ah->u,
 				ah->off);
 		}
 		v->tagged = true;
-		rc = rd_next(r, ah, err);
+		rc = pull_next(r, ah, err);
 		if(rc) return rc;
-		if(ah->kind == IT_TAG){
+		if(ah->kind == PULL_TAG){
 			return lwm2m_fail(err, LWM2M_EINVAL, (long)ah->off,
 				"second tag at byte %zu: only one tag 16 may precede COSE_Encrypt0", ah->off);
 		}
@@ -571,12 +317,12 @@ static int read_encrypt0_head(struct reader *r, struct cose_encrypt0_view *v,
 			"expected the COSE_Encrypt0 array at byte %zu (found %s)", ah->off,
 			kind_name(ah->kind));
 	}
-	if(ah->kind == IT_ARRAY && ah->u == 4){
+	if(ah->kind == PULL_ARRAY && ah->u == 4){
 		return lwm2m_fail(err, LWM2M_ENOTSUP, (long)ah->off,
 			"array of 4 at byte %zu: COSE_Encrypt (with recipients) is not supported",
 			ah->off);
 	}
-	if(ah->kind == IT_ARRAY && ah->u != 3){
+	if(ah->kind == PULL_ARRAY && ah->u != 3){
 		return lwm2m_fail(err, LWM2M_EINVAL, (long)ah->off,
 			"array of %llu at byte %zu: COSE_Encrypt0 has 3 elements",
 			(unsigned long long)ah->u, ah->off);
@@ -585,11 +331,11 @@ static int read_encrypt0_head(struct reader *r, struct cose_encrypt0_view *v,
 }
 
 /* Element i (0..2) of the array, or the break/end check when i == 3. */
-static int read_element(struct reader *r, struct members *m, unsigned i, struct item *it,
-	size_t array_off, struct lwm2m_error *err)
+static int read_element(struct pull_reader *r, struct pull_members *m, unsigned i,
+	struct pull_item *it, size_t array_off, struct lwm2m_error *err)
 {
 	bool done;
-	int rc = members_next(r, m, it, &done, err);
+	int rc = pull_members_next(r, m, it, &done, err);
 
 	if(rc) return rc;
 	if(i < 3 && done){
@@ -624,18 +370,18 @@ static int check_headers(const struct headers *h, size_t array_off,
 	return 0;
 }
 
-static int read_encrypt0(struct reader *r, struct cose_encrypt0_view *v,
+static int read_encrypt0(struct pull_reader *r, struct cose_encrypt0_view *v,
 	struct lwm2m_error *err)
 {
 	struct headers h = { .v = v };
-	struct members m;
-	struct item ah, it;
+	struct pull_members m;
+	struct pull_item ah, it;
 	int rc;
 
 	memset(v, 0, sizeof(*v));
 	rc = read_encrypt0_head(r, v, &ah, err);
 	if(rc) return rc;
-	rc = members_start(r, &ah, &m, err);
+	rc = pull_members_start(r, &ah, &m, err);
 	if(rc) return rc;
 	rc = read_element(r, &m, 0, &it, ah.off, err);
 	if(rc) return rc;
@@ -657,7 +403,7 @@ static int read_encrypt0(struct reader *r, struct cose_encrypt0_view *v,
 int cose_encrypt0_parse(const uint8_t *msg, size_t len, struct cose_encrypt0_view *out,
 	struct lwm2m_error *err)
 {
-	struct reader r = { .buf = msg, .pos = 0, .end = msg ? len : 0 };
+	struct pull_reader r = reader_over(msg, 0, msg ? len : 0);
 	int rc;
 
 	rc = read_encrypt0(&r, out, err);
@@ -1085,26 +831,28 @@ int cose_encrypt0_unprotect(const struct cose_key *k, const uint8_t *ext_aad,
 /* ======================================================= MQTT Outer_Wrapper ====== */
 
 /* Key 2 once the message is protected: the empty map. */
-static int read_empty_map(struct reader *r, const struct item *v, struct lwm2m_error *err)
+static int read_empty_map(struct pull_reader *r, const struct pull_item *v,
+	struct lwm2m_error *err)
 {
-	struct item brk;
+	struct pull_item brk;
 	int rc;
 
-	if(v->kind == IT_MAP && v->u == 0) return 0;
-	if(v->kind == IT_MAP_INDEF){
-		rc = rd_next(r, &brk, err);
+	if(v->kind == PULL_MAP && v->u == 0) return 0;
+	if(v->kind == PULL_MAP_INDEF){
+		rc = pull_next(r, &brk, err);
 		if(rc) return rc;
-		if(brk.kind == IT_BREAK) return 0;
+		if(brk.kind == PULL_BREAK) return 0;
 	}
 	return lwm2m_fail(err, LWM2M_EINVAL, (long)v->off,
 		"wrapper key 2 at byte %zu must be the empty map once the message is protected",
 		v->off);
 }
 
-static int read_wrapper_key(struct reader *r, const struct item *key, const struct item *val,
-	unsigned *seen, struct item *msg_wrapper, struct lwm2m_error *err)
+static int read_wrapper_key(struct pull_reader *r, const struct pull_item *key,
+	const struct pull_item *val, unsigned *seen, struct pull_item *msg_wrapper,
+	struct lwm2m_error *err)
 {
-	if(key->kind != IT_UINT || (key->u != 1 && key->u != 2)){
+	if(key->kind != PULL_UINT || (key->u != 1 && key->u != 2)){
 		return lwm2m_fail(err, LWM2M_EINVAL, (long)key->off,
 			"wrapper: key at byte %zu is not 1 or 2", key->off);
 	}
@@ -1114,7 +862,7 @@ static int read_wrapper_key(struct reader *r, const struct item *key, const stru
 	}
 	*seen |= 1u << key->u;
 	if(key->u == 2) return read_empty_map(r, val, err);
-	if(val->kind == IT_NULL){
+	if(val->kind == PULL_NULL){
 		return lwm2m_fail(err, LWM2M_EINVAL, (long)val->off,
 			"not COSE-protected: wrapper key 1 at byte %zu is null", val->off);
 	}
@@ -1123,25 +871,26 @@ static int read_wrapper_key(struct reader *r, const struct item *key, const stru
 }
 
 /* The Outer_Wrapper map: finds key 1's byte string. */
-static int read_wrapper(struct reader *r, struct item *msg_wrapper, struct lwm2m_error *err)
+static int read_wrapper(struct pull_reader *r, struct pull_item *msg_wrapper,
+	struct lwm2m_error *err)
 {
-	struct members m;
-	struct item mh, key, val;
+	struct pull_members m;
+	struct pull_item mh, key, val;
 	unsigned seen = 0;
 	bool done;
 	int rc;
 
-	rc = rd_next(r, &mh, err);
+	rc = pull_next(r, &mh, err);
 	if(rc) return rc;
 	if(!is_map(mh.kind)){
 		return lwm2m_fail(err, LWM2M_EINVAL, (long)mh.off,
 			"not an MQTT COSE wrapper: expected a map at byte %zu (found %s)", mh.off,
 			kind_name(mh.kind));
 	}
-	rc = members_start(r, &mh, &m, err);
+	rc = pull_members_start(r, &mh, &m, err);
 	if(rc) return rc;
 	for(;;){
-		rc = members_next(r, &m, &key, &done, err);
+		rc = pull_members_next(r, &m, &key, &done, err);
 		if(rc) return rc;
 		if(done) break;
 		if(!m.indef) m.left--;
@@ -1158,43 +907,42 @@ static int read_wrapper(struct reader *r, struct item *msg_wrapper, struct lwm2m
 }
 
 /* The msg-wrapper bytes: an array holding exactly one COSE message. */
-static int read_msg_wrapper(const struct reader *outer, const struct item *bs,
+static int read_msg_wrapper(const struct pull_reader *outer, const struct pull_item *bs,
 	struct lwm2m_view *encrypt0, struct lwm2m_error *err)
 {
-	struct reader r = { outer->buf, offset_in(outer, bs->ptr), 0 };
-	struct members m;
-	struct item ah, it;
+	struct pull_reader r = reader_in(outer, bs);
+	struct pull_members m;
+	struct pull_item ah, it;
 	size_t start;
 	bool done;
 	int rc;
 
-	r.end = r.pos + bs->len;
-	rc = rd_next(&r, &ah, err);
+	rc = pull_next(&r, &ah, err);
 	if(rc) return rc;
 	if(!is_array(ah.kind)){
 		return lwm2m_fail(err, LWM2M_EINVAL, (long)ah.off,
 			"msg-wrapper: expected an array at byte %zu (found %s)", ah.off,
 			kind_name(ah.kind));
 	}
-	if(ah.kind == IT_ARRAY && ah.u > 1){
+	if(ah.kind == PULL_ARRAY && ah.u > 1){
 		return lwm2m_fail(err, LWM2M_ENOTSUP, (long)ah.off,
 			"msg-wrapper at byte %zu holds %llu COSE messages; one is supported", ah.off,
 			(unsigned long long)ah.u);
 	}
-	rc = members_start(&r, &ah, &m, err);
+	rc = pull_members_start(&r, &ah, &m, err);
 	if(rc) return rc;
 	start = r.pos;
-	rc = members_next(&r, &m, &it, &done, err);
+	rc = pull_members_next(&r, &m, &it, &done, err);
 	if(rc) return rc;
 	if(done){
 		return lwm2m_fail(err, LWM2M_EINVAL, (long)ah.off,
 			"msg-wrapper at byte %zu holds no COSE message", ah.off);
 	}
-	rc = skip_item(&r, &it, 1, err);
+	rc = pull_skip(&r, &it, 1, err);
 	if(rc) return rc;
 	encrypt0->ptr = r.buf + start;
 	encrypt0->len = r.pos - start;
-	rc = members_next(&r, &m, &it, &done, err);
+	rc = pull_members_next(&r, &m, &it, &done, err);
 	if(rc) return rc;
 	if(!done){
 		return lwm2m_fail(err, LWM2M_ENOTSUP, (long)it.off,
@@ -1210,8 +958,8 @@ static int read_msg_wrapper(const struct reader *outer, const struct item *bs,
 int cose_mqtt_unwrap(const uint8_t *payload, size_t len, struct lwm2m_view *encrypt0,
 	struct lwm2m_error *err)
 {
-	struct reader r = { .buf = payload, .pos = 0, .end = payload ? len : 0 };
-	struct item bs = { 0 };
+	struct pull_reader r = reader_over(payload, 0, payload ? len : 0);
+	struct pull_item bs = { 0 };
 	int rc;
 
 	encrypt0->ptr = NULL;
@@ -1250,35 +998,35 @@ int cose_mqtt_unprotect(const struct cose_key *k, const uint8_t *ext_aad, size_t
 
 /* ======================================================== Classification ========= */
 
-static bool map_has_bstr_key1(struct reader *r, const struct item *mh)
+static bool map_has_bstr_key1(struct pull_reader *r, const struct pull_item *mh)
 {
-	struct members m;
-	struct item key, val;
+	struct pull_members m;
+	struct pull_item key, val;
 	bool done;
 
-	if(members_start(r, mh, &m, NULL)) return false;
+	if(pull_members_start(r, mh, &m, NULL)) return false;
 	for(;;){
-		if(members_next(r, &m, &key, &done, NULL) || done) return false;
+		if(pull_members_next(r, &m, &key, &done, NULL) || done) return false;
 		if(!m.indef) m.left--;
 		if(rd_value(r, &val, NULL)) return false;
-		if(key.kind == IT_UINT && key.u == 1){
-			return val.kind == IT_BSTR || val.kind == IT_BSTR_INDEF;
+		if(key.kind == PULL_UINT && key.u == 1){
+			return val.kind == PULL_BSTR || val.kind == PULL_BSTR_INDEF;
 		}
-		if(skip_item(r, &val, 1, NULL)) return false;
+		if(pull_skip(r, &val, 1, NULL)) return false;
 	}
 }
 
 bool cose_looks_protected(const uint8_t *msg, size_t len)
 {
-	struct reader r = { .buf = msg, .pos = 0, .end = msg ? len : 0 };
-	struct item it, first;
+	struct pull_reader r = reader_over(msg, 0, msg ? len : 0);
+	struct pull_item it, first;
 
 	if(!msg || len == 0) return false;
-	if(rd_next(&r, &it, NULL)) return false;
-	if(it.kind == IT_TAG) return it.u == COSE_TAG_ENCRYPT0;
-	if((it.kind == IT_ARRAY && it.u == 3) || it.kind == IT_ARRAY_INDEF){
-		if(rd_next(&r, &first, NULL)) return false;
-		return first.kind == IT_BSTR || first.kind == IT_BSTR_INDEF;
+	if(pull_next(&r, &it, NULL)) return false;
+	if(it.kind == PULL_TAG) return it.u == COSE_TAG_ENCRYPT0;
+	if((it.kind == PULL_ARRAY && it.u == 3) || it.kind == PULL_ARRAY_INDEF){
+		if(pull_next(&r, &first, NULL)) return false;
+		return first.kind == PULL_BSTR || first.kind == PULL_BSTR_INDEF;
 	}
 	if(is_map(it.kind)) return map_has_bstr_key1(&r, &it);
 	return false;

@@ -1,6 +1,8 @@
 /* MQTT binding codec: topics and the CBOR message map (Transport TS section 8).
  * See mqtt_codec.h for the choices made where the specification leaves room. */
 #include "mqtt_codec.h"
+#include "cbor_pull.h"
+#include "utf8.h"
 
 #include <cbor.h>
 #include <float.h>
@@ -8,43 +10,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-/* ===================================================================== UTF-8 ====== */
-
-/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
-static bool utf8_valid(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-
-	while(i < n){
-		uint8_t c = s[i];
-		size_t need;
-		uint32_t cp, min;
-
-		if(c < 0x80){
-			i++;
-			continue;
-		}
-		if(c >= 0xc2 && c <= 0xdf){
-			need = 1; cp = c & 0x1fu; min = 0x80;
-		}else if((c & 0xf0) == 0xe0){
-			need = 2; cp = c & 0x0fu; min = 0x800;
-		}else if(c >= 0xf0 && c <= 0xf4){
-			need = 3; cp = c & 0x07u; min = 0x10000;
-		}else{
-			return false;
-		}
-		if(n - i - 1 < need) return false;
-		for(size_t k = 1; k <= need; k++){
-			uint8_t d = s[i + k];
-			if((d & 0xc0) != 0x80) return false;
-			cp = (cp << 6) | (d & 0x3fu);
-		}
-		if(cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-		i += need + 1;
-	}
-	return true;
-}
 
 /* ===================================================================== Topics ===== */
 
@@ -64,7 +29,7 @@ static const char *level_problem(const uint8_t *s, size_t n, size_t max_len)
 			case '\0': return "contains a NUL byte";
 		}
 	}
-	if(!utf8_valid(s, n)) return "is not valid UTF-8";
+	if(!binding_utf8_valid(s, n)) return "is not valid UTF-8";
 	return NULL;
 }
 
@@ -352,219 +317,14 @@ static uint32_t key_field(unsigned key)
 	}
 }
 
-/* ======================================== CBOR pull reader over cbor_stream_decode == */
-
-/* libcbor's streaming decoder pushes one item head per call into callbacks; these turn
- * that into one filled struct item, so the map walk below reads like a pull parser. */
-enum item_kind {
-	IT_UINT, IT_NEGINT, IT_BSTR, IT_TSTR, IT_BSTR_INDEF, IT_TSTR_INDEF, IT_ARRAY,
-	IT_ARRAY_INDEF, IT_MAP, IT_MAP_INDEF, IT_TAG, IT_FLOAT, IT_BOOL, IT_NULL, IT_UNDEF,
-	IT_BREAK
-};
-
-struct item {
-	enum item_kind kind;
-	uint64_t u;            /* uint, negint (value -1-u), tag number, container count */
-	const uint8_t *ptr;    /* definite strings, inside the input */
-	size_t len;
-	double f;              /* floats */
-	size_t off;            /* offset of the head in the input */
-};
-
-static const char *item_kind_name(enum item_kind k)
-{
-	static const char *const names[] = {
-		[IT_UINT] = "uint", [IT_NEGINT] = "negative int", [IT_BSTR] = "byte string",
-		[IT_TSTR] = "text string", [IT_BSTR_INDEF] = "indefinite byte string",
-		[IT_TSTR_INDEF] = "indefinite text string", [IT_ARRAY] = "array",
-		[IT_ARRAY_INDEF] = "indefinite array", [IT_MAP] = "map",
-		[IT_MAP_INDEF] = "indefinite map", [IT_TAG] = "tag", [IT_FLOAT] = "float",
-		[IT_BOOL] = "bool", [IT_NULL] = "null", [IT_UNDEF] = "undefined",
-		[IT_BREAK] = "break",
-	};
-	return names[k];
-}
-
-static void cb_u8(void *c, uint8_t v) { struct item *it = c; it->kind = IT_UINT; it->u = v; }
-static void cb_u16(void *c, uint16_t v) { struct item *it = c; it->kind = IT_UINT; it->u = v; }
-static void cb_u32(void *c, uint32_t v) { struct item *it = c; it->kind = IT_UINT; it->u = v; }
-static void cb_u64(void *c, uint64_t v) { struct item *it = c; it->kind = IT_UINT; it->u = v; }
-static void cb_n8(void *c, uint8_t v) { struct item *it = c; it->kind = IT_NEGINT; it->u = v; }
-static void cb_n16(void *c, uint16_t v) { struct item *it = c; it->kind = IT_NEGINT; it->u = v; }
-static void cb_n32(void *c, uint32_t v) { struct item *it = c; it->kind = IT_NEGINT; it->u = v; }
-static void cb_n64(void *c, uint64_t v) { struct item *it = c; it->kind = IT_NEGINT; it->u = v; }
-
-static void cb_bstr(void *c, cbor_data p, size_t n)
-{
-	struct item *it = c;
-	it->kind = IT_BSTR;
-	it->ptr = p;
-	it->len = n;
-}
-
-static void cb_tstr(void *c, cbor_data p, size_t n)
-{
-	struct item *it = c;
-	it->kind = IT_TSTR;
-	it->ptr = p;
-	it->len = n;
-}
-
-static void cb_bstr_indef(void *c) { ((struct item *)c)->kind = IT_BSTR_INDEF; }
-static void cb_tstr_indef(void *c) { ((struct item *)c)->kind = IT_TSTR_INDEF; }
-static void cb_array(void *c, size_t n) { struct item *it = c; it->kind = IT_ARRAY; it->u = n; }
-static void cb_array_indef(void *c) { ((struct item *)c)->kind = IT_ARRAY_INDEF; }
-static void cb_map(void *c, size_t n) { struct item *it = c; it->kind = IT_MAP; it->u = n; }
-static void cb_map_indef(void *c) { ((struct item *)c)->kind = IT_MAP_INDEF; }
-static void cb_tag(void *c, uint64_t v) { struct item *it = c; it->kind = IT_TAG; it->u = v; }
-static void cb_f4(void *c, float v) { struct item *it = c; it->kind = IT_FLOAT; it->f = v; }
-static void cb_f8(void *c, double v) { struct item *it = c; it->kind = IT_FLOAT; it->f = v; }
-static void cb_null(void *c) { ((struct item *)c)->kind = IT_NULL; }
-static void cb_undef(void *c) { ((struct item *)c)->kind = IT_UNDEF; }
-static void cb_bool(void *c, bool v) { struct item *it = c; it->kind = IT_BOOL; it->u = v; }
-static void cb_break(void *c) { ((struct item *)c)->kind = IT_BREAK; }
-
-static const struct cbor_callbacks item_callbacks = {
-	.uint8 = cb_u8, .uint16 = cb_u16, .uint32 = cb_u32, .uint64 = cb_u64,
-	.negint8 = cb_n8, .negint16 = cb_n16, .negint32 = cb_n32, .negint64 = cb_n64,
-	/* libcbor 0.8 names these the other way round from their comments: byte_string is
-	 * the definite string, byte_string_start the indefinite start. */
-	.byte_string = cb_bstr, .byte_string_start = cb_bstr_indef,
-	.string = cb_tstr, .string_start = cb_tstr_indef,
-	.array_start = cb_array, .indef_array_start = cb_array_indef,
-	.map_start = cb_map, .indef_map_start = cb_map_indef,
-	.tag = cb_tag,
-	.float2 = cb_f4, .float4 = cb_f4, .float8 = cb_f8,
-	.undefined = cb_undef, .null = cb_null, .boolean = cb_bool,
-	.indef_break = cb_break,
-};
-
-struct reader {
-	const uint8_t *buf;
-	size_t pos, end;       /* offsets into buf */
-	unsigned max_depth;
-};
-
-static int rd_next(struct reader *r, struct item *it, struct lwm2m_error *err)
-{
-	struct cbor_decoder_result res;
-
-	memset(it, 0, sizeof(*it));
-	it->off = r->pos;
-	if(r->pos >= r->end){
-		return lwm2m_fail(err, LWM2M_EINVAL, (long)r->pos,
-			"truncated CBOR: item expected at byte %zu", r->pos);
-	}
-	res = cbor_stream_decode(r->buf + r->pos, r->end - r->pos, &item_callbacks, it);
-	switch(res.status){
-		case CBOR_DECODER_FINISHED:
-			r->pos += res.read;
-			return 0;
-		case CBOR_DECODER_NEDATA:
-			return lwm2m_fail(err, LWM2M_EINVAL, (long)r->pos,
-				"truncated CBOR at byte %zu (item needs %zu bytes, %zu left)",
-				r->pos, res.required, r->end - r->pos);
-		default:
-			return lwm2m_fail(err, LWM2M_EINVAL, (long)r->pos,
-				"malformed or unsupported CBOR (initial byte 0x%02x) at byte %zu",
-				r->buf[r->pos], r->pos);
-	}
-}
-
-static int skip_item(struct reader *r, const struct item *it, unsigned level,
-	struct lwm2m_error *err);
-
-/* The chunks of an indefinite string: definite strings of the same major type, then
- * a break. */
-static int skip_chunks(struct reader *r, const struct item *start, struct lwm2m_error *err)
-{
-	enum item_kind chunk = start->kind == IT_BSTR_INDEF ? IT_BSTR : IT_TSTR;
-	struct item it;
-	int rc;
-
-	for(;;){
-		rc = rd_next(r, &it, err);
-		if(rc) return rc;
-		if(it.kind == IT_BREAK) return 0;
-		if(it.kind != chunk){
-			return lwm2m_fail(err, LWM2M_EINVAL, (long)it.off,
-				"malformed CBOR: %s inside an %s at byte %zu",
-				item_kind_name(it.kind), item_kind_name(start->kind), it.off);
-		}
-	}
-}
-
-/* The members of an array or map whose head is c, nested at the given level. */
-static int skip_container(struct reader *r, const struct item *c, unsigned level,
-	struct lwm2m_error *err)
-{
-	bool is_map = c->kind == IT_MAP || c->kind == IT_MAP_INDEF;
-	bool indef = c->kind == IT_ARRAY_INDEF || c->kind == IT_MAP_INDEF;
-	uint64_t count = 0, want = 0;
-	struct item it;
-	int rc;
-
-	if(!indef){
-		/* every member takes at least one byte: reject impossible counts early */
-		uint64_t left = r->end - r->pos;
-		if(c->u > (is_map ? left / 2 : left)){
-			return lwm2m_fail(err, LWM2M_EINVAL, (long)c->off,
-				"truncated CBOR: %s of %llu entries at byte %zu exceeds the input",
-				item_kind_name(c->kind), (unsigned long long)c->u, c->off);
-		}
-		want = is_map ? c->u * 2 : c->u;
-	}
-	for(;;){
-		if(!indef && count == want) return 0;
-		rc = rd_next(r, &it, err);
-		if(rc) return rc;
-		if(it.kind == IT_BREAK){
-			if(!indef || (is_map && count % 2)){
-				return lwm2m_fail(err, LWM2M_EINVAL, (long)it.off,
-					"malformed CBOR: unexpected break at byte %zu", it.off);
-			}
-			return 0;
-		}
-		rc = skip_item(r, &it, level, err);
-		if(rc) return rc;
-		count++;
-	}
-}
-
-/* Skip what follows the head it (already read), found inside a container at level. */
-static int skip_item(struct reader *r, const struct item *it, unsigned level,
-	struct lwm2m_error *err)
-{
-	struct item cur = *it;
-	int rc;
-
-	while(cur.kind == IT_TAG){   /* a tag is followed by its content */
-		rc = rd_next(r, &cur, err);
-		if(rc) return rc;
-	}
-	switch(cur.kind){
-		case IT_BSTR_INDEF:
-		case IT_TSTR_INDEF:
-			return skip_chunks(r, &cur, err);
-		case IT_ARRAY:
-		case IT_ARRAY_INDEF:
-		case IT_MAP:
-		case IT_MAP_INDEF:
-			if(level + 1 > r->max_depth){
-				return lwm2m_fail(err, LWM2M_EINVAL, (long)cur.off,
-					"CBOR nested deeper than %u levels at byte %zu", r->max_depth,
-					cur.off);
-			}
-			return skip_container(r, &cur, level + 1, err);
-		case IT_BREAK:
-			return lwm2m_fail(err, LWM2M_EINVAL, (long)cur.off,
-				"malformed CBOR: unexpected break at byte %zu", cur.off);
-		default:
-			return 0;
-	}
-}
-
 /* ========================================================= Message decoding ======= */
+
+/* The map is walked with the binding's CBOR pull reader (cbor_pull.h), in this codec's
+ * words. */
+static const char *item_kind_name(enum pull_kind k)
+{
+	return pull_kind_name(PULL_WORDS_MQTT, k);
+}
 
 struct dec {
 	enum lwm2m_iface iface;
@@ -583,7 +343,7 @@ struct msg {
 	bool has_op, has_result, token_ok;
 	size_t off[K_LAST + 1];      /* value offset of each known key */
 	/* signs of the COSE wrapper {1: null / bstr, 2: {...}}, decided after the walk */
-	enum item_kind key1_kind, key2_kind;
+	enum pull_kind key1_kind, key2_kind;
 	size_t inner_off, inner_end;
 	bool other_key;              /* a key other than 1 and 2 */
 	size_t other_off;
@@ -615,16 +375,17 @@ static int structural(struct dec *d, int rc)
 	return d->first_rc;
 }
 
-static void note_type(struct dec *d, unsigned key, const char *want, const struct item *v)
+static void note_type(struct dec *d, unsigned key, const char *want,
+	const struct pull_item *v)
 {
 	note(d, LWM2M_EINVAL, v->off, "key %u (%s): expected %s at byte %zu (found %s)", key,
 		key_name(key), want, v->off, item_kind_name(v->kind));
 }
 
-static bool take_uint(struct dec *d, unsigned key, const struct item *v, uint64_t max,
+static bool take_uint(struct dec *d, unsigned key, const struct pull_item *v, uint64_t max,
 	uint64_t *out)
 {
-	if(v->kind != IT_UINT){
+	if(v->kind != PULL_UINT){
 		note_type(d, key, "uint", v);
 		return false;
 	}
@@ -637,23 +398,23 @@ static bool take_uint(struct dec *d, unsigned key, const struct item *v, uint64_
 	return true;
 }
 
-static bool take_string(struct dec *d, unsigned key, const struct item *v, bool text_ok,
-	bool bytes_ok, struct lwm2m_view *out)
+static bool take_string(struct dec *d, unsigned key, const struct pull_item *v,
+	bool text_ok, bool bytes_ok, struct lwm2m_view *out)
 {
 	const char *want = text_ok && bytes_ok ? "byte or text string"
 		: text_ok ? "text string" : "byte string";
 
-	if((v->kind == IT_TSTR_INDEF && text_ok) || (v->kind == IT_BSTR_INDEF && bytes_ok)){
+	if((v->kind == PULL_TSTR_INDEF && text_ok) || (v->kind == PULL_BSTR_INDEF && bytes_ok)){
 		note(d, LWM2M_EINVAL, v->off,
 			"key %u (%s): indefinite-length strings are not supported at byte %zu", key,
 			key_name(key), v->off);
 		return false;
 	}
-	if(!((v->kind == IT_TSTR && text_ok) || (v->kind == IT_BSTR && bytes_ok))){
+	if(!((v->kind == PULL_TSTR && text_ok) || (v->kind == PULL_BSTR && bytes_ok))){
 		note_type(d, key, want, v);
 		return false;
 	}
-	if(v->kind == IT_TSTR && !bytes_ok && !utf8_valid(v->ptr, v->len)){
+	if(v->kind == PULL_TSTR && !bytes_ok && !binding_utf8_valid(v->ptr, v->len)){
 		note(d, LWM2M_EINVAL, v->off, "key %u (%s): invalid UTF-8 at byte %zu", key,
 			key_name(key), v->off);
 		return false;
@@ -663,17 +424,17 @@ static bool take_string(struct dec *d, unsigned key, const struct item *v, bool 
 	return true;
 }
 
-static bool take_number(struct dec *d, unsigned key, const struct item *v, double *out)
+static bool take_number(struct dec *d, unsigned key, const struct pull_item *v, double *out)
 {
 	double x;
 
 	switch(v->kind){
-		case IT_UINT: x = (double)v->u; break;
-		case IT_NEGINT:
+		case PULL_UINT: x = (double)v->u; break;
+		case PULL_NEGINT:
 			/* -(n + 1) rounded once, so every integral double survives a round trip */
 			x = v->u == UINT64_MAX ? -0x1p64 : -(double)(v->u + 1);
 			break;
-		case IT_FLOAT: x = v->f; break;
+		case PULL_FLOAT: x = v->f; break;
 		default:
 			note_type(d, key, "number", v);
 			return false;
@@ -702,7 +463,8 @@ static void set_attr_uint(struct lwm2m_attrs *a, enum lwm2m_attr_id id, uint64_t
 }
 
 /* Interpret the value v of a known key into m. Type problems are noted, not returned. */
-static void take_known(struct dec *d, struct msg *m, unsigned key, const struct item *v)
+static void take_known(struct dec *d, struct msg *m, unsigned key,
+	const struct pull_item *v)
 {
 	struct lwm2m_op *op = &m->op;
 	struct lwm2m_view *view = NULL;
@@ -782,41 +544,33 @@ static void take_known(struct dec *d, struct msg *m, unsigned key, const struct 
 
 /* Walk the map whose head is mh, at nesting level `level` (outermost = 1). Semantic
  * problems are noted and the walk continues; a structural one ends it (returned). */
-static int walk_map(struct dec *d, struct reader *r, const struct item *mh, unsigned level,
-	bool top, struct msg *m)
+static int walk_map(struct dec *d, struct pull_reader *r, const struct pull_item *mh,
+	unsigned level, bool top, struct msg *m)
 {
-	bool indef = mh->kind == IT_MAP_INDEF;
-	uint64_t entries = 0;
-	struct item k, v;
+	struct pull_members members;
+	struct pull_item k, v;
+	bool done;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
 	m->map_off = mh->off;
-	m->key1_kind = m->key2_kind = IT_UNDEF;
-	if(!indef && mh->u > (r->end - r->pos) / 2){
-		return lwm2m_fail(&d->scratch, LWM2M_EINVAL, (long)mh->off,
-			"truncated CBOR: map of %llu entries at byte %zu exceeds the input",
-			(unsigned long long)mh->u, mh->off);
-	}
+	m->key1_kind = m->key2_kind = PULL_UNDEF;
+	rc = pull_members_start(r, mh, &members, &d->scratch);
+	if(rc) return rc;
 	for(;;){
 		bool dup = false, known = false;
 		unsigned key = 0;
 
-		if(!indef && entries == mh->u) return 0;
-		rc = rd_next(r, &k, &d->scratch);
+		rc = pull_members_next(r, &members, &k, &done, &d->scratch);
 		if(rc) return rc;
-		if(k.kind == IT_BREAK){
-			if(indef) return 0;
-			return lwm2m_fail(&d->scratch, LWM2M_EINVAL, (long)k.off,
-				"malformed CBOR: unexpected break at byte %zu", k.off);
-		}
-		entries++;
-		if(k.kind != IT_UINT && k.kind != IT_NEGINT){
+		if(done) return 0;
+		if(!members.indef) members.left--;   /* the value is read below, not as a member */
+		if(k.kind != PULL_UINT && k.kind != PULL_NEGINT){
 			note(d, LWM2M_EINVAL, k.off, "map key at byte %zu is a %s, not an integer",
 				k.off, item_kind_name(k.kind));
-			rc = skip_item(r, &k, level, &d->scratch);
+			rc = pull_skip(r, &k, level, &d->scratch);
 			if(rc) return rc;
-		}else if(k.kind == IT_UINT && k.u < 64){
+		}else if(k.kind == PULL_UINT && k.u < 64){
 			key = (unsigned)k.u;
 			dup = (m->seen >> key) & 1u;
 			m->seen |= 1ull << key;
@@ -826,13 +580,13 @@ static int walk_map(struct dec *d, struct reader *r, const struct item *mh, unsi
 					key_name(key), k.off);
 			}
 		}
-		if((k.kind != IT_UINT || (k.u != 1 && k.u != 2)) && !m->other_key){
+		if((k.kind != PULL_UINT || (k.u != 1 && k.u != 2)) && !m->other_key){
 			m->other_key = true;
 			m->other_off = k.off;
 		}
-		rc = rd_next(r, &v, &d->scratch);
+		rc = pull_next(r, &v, &d->scratch);
 		if(rc) return rc;
-		if(v.kind == IT_BREAK){
+		if(v.kind == PULL_BREAK){
 			return lwm2m_fail(&d->scratch, LWM2M_EINVAL, (long)v.off,
 				"malformed CBOR: break instead of a value at byte %zu", v.off);
 		}
@@ -842,12 +596,12 @@ static int walk_map(struct dec *d, struct reader *r, const struct item *mh, unsi
 			if(key == K_TOKEN) m->key2_kind = v.kind;
 			/* The outermost map may be a COSE wrapper {1: null / bstr, 2: {...}}: those
 			 * two values are judged after the walk (note_deferred / is_wrapper). */
-			if(!(top && key == K_TOKEN && (v.kind == IT_MAP || v.kind == IT_MAP_INDEF)) &&
-				!(top && key == K_OPERATION && (v.kind == IT_NULL || v.kind == IT_BSTR))){
+			if(!(top && key == K_TOKEN && (v.kind == PULL_MAP || v.kind == PULL_MAP_INDEF)) &&
+				!(top && key == K_OPERATION && (v.kind == PULL_NULL || v.kind == PULL_BSTR))){
 				take_known(d, m, key, &v);
 			}
 		}
-		rc = skip_item(r, &v, level, &d->scratch);
+		rc = pull_skip(r, &v, level, &d->scratch);
 		if(rc) return rc;
 		if(known && !dup && key == K_TOKEN){
 			m->inner_off = v.off;
@@ -859,22 +613,22 @@ static int walk_map(struct dec *d, struct reader *r, const struct item *mh, unsi
 /* A map that holds the COSE Outer_Wrapper rather than a message. */
 static bool is_wrapper(const struct msg *m)
 {
-	return (m->key2_kind == IT_MAP || m->key2_kind == IT_MAP_INDEF) &&
-		(m->key1_kind == IT_NULL || m->key1_kind == IT_BSTR);
+	return (m->key2_kind == PULL_MAP || m->key2_kind == PULL_MAP_INDEF) &&
+		(m->key1_kind == PULL_NULL || m->key1_kind == PULL_BSTR);
 }
 
 /* Type errors that walk_map deferred while it could not tell a wrapper from a message. */
 static void note_deferred(struct dec *d, struct msg *m)
 {
-	struct item v = { 0 };
+	struct pull_item v = { 0 };
 
-	if(m->key1_kind == IT_NULL || m->key1_kind == IT_BSTR){
+	if(m->key1_kind == PULL_NULL || m->key1_kind == PULL_BSTR){
 		v.kind = m->key1_kind;
 		v.off = m->off[K_OPERATION];
 		note_type(d, K_OPERATION, "uint", &v);
 		m->has_op = true;
 	}
-	if(m->key2_kind == IT_MAP || m->key2_kind == IT_MAP_INDEF){
+	if(m->key2_kind == PULL_MAP || m->key2_kind == PULL_MAP_INDEF){
 		v.kind = m->key2_kind;
 		v.off = m->off[K_TOKEN];
 		note_type(d, K_TOKEN, "uint", &v);
@@ -929,14 +683,15 @@ static void check_message(struct dec *d, struct msg *m)
 }
 
 /* Decode the message map whose head is at r->pos (level 1 = outermost). */
-static int decode_map(struct dec *d, struct reader *r, unsigned level, bool top, struct msg *m)
+static int decode_map(struct dec *d, struct pull_reader *r, unsigned level, bool top,
+	struct msg *m)
 {
-	struct item mh;
+	struct pull_item mh;
 	int rc;
 
-	rc = rd_next(r, &mh, &d->scratch);
+	rc = pull_next(r, &mh, &d->scratch);
 	if(rc) return structural(d, rc);
-	if(mh.kind != IT_MAP && mh.kind != IT_MAP_INDEF){
+	if(mh.kind != PULL_MAP && mh.kind != PULL_MAP_INDEF){
 		note(d, LWM2M_EINVAL, mh.off, "expected a CBOR map at byte %zu (found %s)", mh.off,
 			item_kind_name(mh.kind));
 		return d->first_rc;
@@ -955,13 +710,15 @@ static int decode_map(struct dec *d, struct reader *r, unsigned level, bool top,
 			return d->first_rc;
 		}
 		if(d->first_rc) return d->first_rc;
-		if(m->key1_kind == IT_BSTR){
+		if(m->key1_kind == PULL_BSTR){
 			note(d, LWM2M_ENOTSUP, m->off[K_OPERATION],
 				"COSE-protected message (key 1 at byte %zu)", m->off[K_OPERATION]);
 			return d->first_rc;
 		}
 		/* unprotected: the message is the map under key 2 */
-		struct reader inner = { r->buf, m->inner_off, m->inner_end, r->max_depth };
+		struct pull_reader inner = *r;
+		inner.pos = m->inner_off;
+		inner.end = m->inner_end;
 		return decode_map(d, &inner, level + 1, false, m);
 	}
 	note_deferred(d, m);
@@ -973,7 +730,8 @@ int mqtt_codec_decode(const uint8_t *buf, size_t len, enum lwm2m_iface iface,
 	const struct mqtt_codec_limits *lim, struct lwm2m_op *op, struct lwm2m_error *err)
 {
 	struct dec d = { .iface = iface, .err = err };
-	struct reader r = { .buf = buf, .pos = 0, .end = buf ? len : 0 };
+	struct pull_reader r = { .buf = buf, .pos = 0, .end = buf ? len : 0,
+		.words = PULL_WORDS_MQTT };
 	struct msg m;
 	int rc;
 
@@ -993,7 +751,7 @@ int mqtt_codec_decode(const uint8_t *buf, size_t len, enum lwm2m_iface iface,
 		op->token = m.op.token;
 		op->fields = LWM2M_F_TOKEN;
 	}
-	if(m.has_op && !m.has_result && m.key1_kind == IT_UINT && m.opcode <= 24){
+	if(m.has_op && !m.has_result && m.key1_kind == PULL_UINT && m.opcode <= 24){
 		op->kind = mqtt_codec_kind((int)m.opcode, iface);
 	}
 	op->is_response = m.has_result && !m.has_op;
@@ -1124,7 +882,7 @@ static int check_text(const struct lwm2m_op *op, uint32_t field, struct lwm2m_vi
 	if(!(op->fields & field)) return 0;
 	if(v.len && !v.ptr) return lwm2m_fail(err, LWM2M_EINVAL, -1, "key %u (%s): no data", key,
 		key_name(key));
-	if(!utf8_valid(v.ptr, v.len)){
+	if(!binding_utf8_valid(v.ptr, v.len)){
 		return lwm2m_fail(err, LWM2M_EINVAL, -1, "key %u (%s): not valid UTF-8", key,
 			key_name(key));
 	}

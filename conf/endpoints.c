@@ -59,22 +59,34 @@ static void shown(char *dst, size_t size, const char *s)
 	dst[n] = '\0';
 }
 
+/* The refusal: where in the file, then `place` (a prefix, may be ""), then what fmt says. */
+static int vfail(struct parse_ctx *c, int code, const char *place, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+static int vfail(struct parse_ctx *c, int code, const char *place, const char *fmt, va_list ap)
+{
+	char what[LWM2M_ERROR_MSG_MAX];
+
+	vsnprintf(what, sizeof(what), fmt, ap);
+	if(c->in_entry){
+		return lwm2m_fail(c->err, code, -1, "endpoints file %s: entry \"%s\": %s%s", c->file,
+				c->entry, place, what);
+	}
+	return lwm2m_fail(c->err, code, -1, "endpoints file %s: %s%s", c->file, place, what);
+}
+
 static int fail(struct parse_ctx *c, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static int fail(struct parse_ctx *c, int code, const char *fmt, ...)
 {
-	char what[LWM2M_ERROR_MSG_MAX];
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	rc = vfail(c, code, "", fmt, ap);
 	va_end(ap);
-	if(c->in_entry){
-		return lwm2m_fail(c->err, code, -1, "endpoints file %s: entry \"%s\": %s", c->file,
-				c->entry, what);
-	}
-	return lwm2m_fail(c->err, code, -1, "endpoints file %s: %s", c->file, what);
+	return rc;
 }
 
 static int fail_nomem(struct parse_ctx *c)
@@ -110,6 +122,15 @@ static int expect_object(struct parse_ctx *c, json_t *j, const char *where)
 	if(json_is_object(j)) return 0;
 	if(!where) return fail(c, LWM2M_ETYPE, "expected an object");
 	return fail(c, LWM2M_ETYPE, "%s: expected an object", where);
+}
+
+/* An object whose every key is one of `allowed`. */
+static int expect_keys(struct parse_ctx *c, json_t *obj, const char *where,
+		const char *const *allowed)
+{
+	int rc = expect_object(c, obj, where);
+
+	return rc != 0 ? rc : check_keys(c, obj, where, allowed);
 }
 
 /* A copy of a JSON string of min..max bytes without control characters. */
@@ -376,29 +397,33 @@ static int fail_value(struct parse_ctx *c, int code, const struct value_place *v
 static int fail_value(struct parse_ctx *c, int code, const struct value_place *vp,
 		const char *fmt, ...)
 {
-	char what[LWM2M_ERROR_MSG_MAX];
+	char place[LWM2M_ERROR_MSG_MAX];
 	va_list ap;
+	int rc;
 
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
 	if(vp->has_inst){
-		return fail(c, code, "bootstrap.write \"%s\" resource %u instance %u: %s", vp->path,
-				vp->res, vp->inst, what);
+		snprintf(place, sizeof(place), "bootstrap.write \"%s\" resource %u instance %u: ",
+				vp->path, vp->res, vp->inst);
+	}else{
+		snprintf(place, sizeof(place), "bootstrap.write \"%s\" resource %u: ", vp->path,
+				vp->res);
 	}
-	return fail(c, code, "bootstrap.write \"%s\" resource %u: %s", vp->path, vp->res, what);
+	va_start(ap, fmt);
+	rc = vfail(c, code, place, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
-static int check_int_range(struct parse_ctx *c, const struct value_place *vp,
-		const struct obj_resource_def *rd, int64_t v)
+/* Refuses a value outside the resource's RangeEnumeration; a length is named as one. */
+static int check_range(struct parse_ctx *c, const struct value_place *vp,
+		const struct obj_resource_def *rd, const struct range_value *rv, bool is_length)
 {
-	struct range_value rv = { .i = v };
-
-	if(in_range(rd->range_enum, &rv) == RANGE_OUT){
-		return fail_value(c, LWM2M_ERANGE, vp, "%lld is out of range %s", (long long)v,
-				rd->range_enum);
+	if(in_range(rd->range_enum, rv) != RANGE_OUT) return 0;
+	if(rv->is_float){
+		return fail_value(c, LWM2M_ERANGE, vp, "%g is out of range %s", rv->f, rd->range_enum);
 	}
-	return 0;
+	return fail_value(c, LWM2M_ERANGE, vp, "%s%lld is out of range %s",
+			is_length ? "length " : "", (long long)rv->i, rd->range_enum);
 }
 
 static int check_length(struct parse_ctx *c, const struct value_place *vp,
@@ -406,51 +431,41 @@ static int check_length(struct parse_ctx *c, const struct value_place *vp,
 {
 	struct range_value rv = { .i = len <= INT64_MAX ? (int64_t)len : INT64_MAX };
 
-	if(in_range(rd->range_enum, &rv) == RANGE_OUT){
-		return fail_value(c, LWM2M_ERANGE, vp, "length %zu is out of range %s", len,
-				rd->range_enum);
-	}
-	return 0;
+	return check_range(c, vp, rd, &rv, true);
 }
 
+/* Integer, Time and Unsigned Integer resources. */
 static int value_integer(struct parse_ctx *c, const struct value_place *vp,
 		const struct obj_resource_def *rd, json_t *j, struct lwm2m_value *out)
 {
+	bool is_unsigned = rd->type == LWM2M_TYPE_UNSIGNED;
 	json_int_t v;
 
 	if(!json_is_integer(j)){
-		return fail_value(c, LWM2M_ETYPE, vp, rd->type == LWM2M_TYPE_TIME
-				? "expected an integer (seconds since 1970)" : "expected an integer");
+		return fail_value(c, LWM2M_ETYPE, vp, is_unsigned ? "expected an unsigned integer"
+				: rd->type == LWM2M_TYPE_TIME ? "expected an integer (seconds since 1970)"
+				: "expected an integer");
 	}
 	v = json_integer_value(j);
+	if(is_unsigned && v < 0){
+		return fail_value(c, LWM2M_ERANGE, vp, "%lld is below 0 (unsigned)", (long long)v);
+	}
 	out->type = rd->type;
-	out->v.i = v;
-	return check_int_range(c, vp, rd, v);
-}
-
-static int value_unsigned(struct parse_ctx *c, const struct value_place *vp,
-		const struct obj_resource_def *rd, json_t *j, struct lwm2m_value *out)
-{
-	json_int_t v;
-
-	if(!json_is_integer(j)) return fail_value(c, LWM2M_ETYPE, vp, "expected an unsigned integer");
-	v = json_integer_value(j);
-	if(v < 0) return fail_value(c, LWM2M_ERANGE, vp, "%lld is below 0 (unsigned)", (long long)v);
-	out->type = LWM2M_TYPE_UNSIGNED;
-	out->v.u = (uint64_t)v;
-	return check_int_range(c, vp, rd, v);
+	if(is_unsigned) out->v.u = (uint64_t)v;
+	else out->v.i = v;
+	return check_range(c, vp, rd, &(struct range_value){ .i = v }, false);
 }
 
 static int value_float(struct parse_ctx *c, const struct value_place *vp,
 		const struct obj_resource_def *rd, json_t *j, struct lwm2m_value *out)
 {
 	double v;
+	int rc;
 
 	if(!json_is_number(j)) return fail_value(c, LWM2M_ETYPE, vp, "expected a number");
 	v = json_number_value(j);
-	if(in_range(rd->range_enum, &(struct range_value){ .is_float = true, .f = v }) == RANGE_OUT){
-		return fail_value(c, LWM2M_ERANGE, vp, "%g is out of range %s", v, rd->range_enum);
-	}
+	rc = check_range(c, vp, rd, &(struct range_value){ .is_float = true, .f = v }, false);
+	if(rc != 0) return rc;
 	out->type = LWM2M_TYPE_FLOAT;
 	out->v.f = v;
 	return 0;
@@ -544,8 +559,8 @@ static int convert_value(struct parse_ctx *c, const struct value_place *vp,
 		case LWM2M_TYPE_STRING:
 		case LWM2M_TYPE_CORELNK: return value_text(c, vp, rd, j, out);
 		case LWM2M_TYPE_INTEGER:
-		case LWM2M_TYPE_TIME: return value_integer(c, vp, rd, j, out);
-		case LWM2M_TYPE_UNSIGNED: return value_unsigned(c, vp, rd, j, out);
+		case LWM2M_TYPE_TIME:
+		case LWM2M_TYPE_UNSIGNED: return value_integer(c, vp, rd, j, out);
 		case LWM2M_TYPE_FLOAT: return value_float(c, vp, rd, j, out);
 		case LWM2M_TYPE_BOOLEAN: return value_boolean(c, vp, j, out);
 		case LWM2M_TYPE_OPAQUE: return value_opaque(c, vp, rd, j, out);
@@ -747,8 +762,7 @@ static int take_bootstrap(struct parse_ctx *c, json_t *obj, struct endpoint_boot
 	json_t *j;
 	int rc;
 
-	rc = expect_object(c, obj, "bootstrap");
-	if(rc == 0) rc = check_keys(c, obj, "bootstrap", keys);
+	rc = expect_keys(c, obj, "bootstrap", keys);
 	if(rc != 0) return rc;
 	bs->present = true;
 	bs->format = -1;
@@ -815,8 +829,7 @@ static int take_psk(struct parse_ctx *c, json_t *obj, struct endpoint_upstream *
 	json_t *j;
 	int rc;
 
-	rc = expect_object(c, obj, "upstream.psk");
-	if(rc == 0) rc = check_keys(c, obj, "upstream.psk", keys);
+	rc = expect_keys(c, obj, "upstream.psk", keys);
 	if(rc != 0) return rc;
 	up->kind = ENDPOINT_CRED_PSK;
 	if((j = json_object_get(obj, "identity")) != NULL){
@@ -864,8 +877,7 @@ static int take_x509(struct parse_ctx *c, json_t *obj, struct endpoint_upstream 
 	static const char *const keys[] = { "cert", "key", "ca", NULL };
 	int rc;
 
-	rc = expect_object(c, obj, "upstream.x509");
-	if(rc == 0) rc = check_keys(c, obj, "upstream.x509", keys);
+	rc = expect_keys(c, obj, "upstream.x509", keys);
 	if(rc != 0) return rc;
 	up->kind = ENDPOINT_CRED_X509;
 	rc = take_file(c, obj, "cert", "upstream.x509", true, &up->cert_file);
@@ -879,8 +891,7 @@ static int take_rpk(struct parse_ctx *c, json_t *obj, struct endpoint_upstream *
 	static const char *const keys[] = { "key", NULL };
 	int rc;
 
-	rc = expect_object(c, obj, "upstream.rpk");
-	if(rc == 0) rc = check_keys(c, obj, "upstream.rpk", keys);
+	rc = expect_keys(c, obj, "upstream.rpk", keys);
 	if(rc != 0) return rc;
 	up->kind = ENDPOINT_CRED_RPK;
 	return take_file(c, obj, "key", "upstream.rpk", true, &up->key_file);
@@ -892,8 +903,7 @@ static int take_upstream(struct parse_ctx *c, json_t *obj, struct endpoint_upstr
 	json_t *j;
 	int rc;
 
-	rc = expect_object(c, obj, "upstream");
-	if(rc == 0) rc = check_keys(c, obj, "upstream", keys);
+	rc = expect_keys(c, obj, "upstream", keys);
 	if(rc != 0) return rc;
 	if(json_object_size(obj) != 1){
 		return fail(c, LWM2M_EINVAL, "upstream: expected exactly one of \"psk\", \"x509\", \"rpk\"");
@@ -965,8 +975,7 @@ static int take_http(struct parse_ctx *c, json_t *obj, struct endpoint_http *htt
 	size_t len, keep;
 	int rc;
 
-	rc = expect_object(c, obj, "http");
-	if(rc == 0) rc = check_keys(c, obj, "http", keys);
+	rc = expect_keys(c, obj, "http", keys);
 	if(rc != 0) return rc;
 	if((j = json_object_get(obj, "url")) == NULL) return fail(c, LWM2M_EINVAL, "http: \"url\" is missing");
 	rc = take_text(c, j, "http.url", 1, 2048, &http->url);
@@ -1024,8 +1033,7 @@ static int take_entry(struct parse_ctx *c, const char *name, json_t *obj, struct
 	c->in_entry = true;
 	shown(c->entry, sizeof(c->entry), name);
 	rc = take_name(c, name, e);
-	if(rc == 0) rc = expect_object(c, obj, NULL);
-	if(rc == 0) rc = check_keys(c, obj, NULL, keys);
+	if(rc == 0) rc = expect_keys(c, obj, NULL, keys);
 	if(rc != 0) return rc;
 	e->bootstrap.format = -1;
 	if((j = json_object_get(obj, "upstream")) != NULL && (rc = take_upstream(c, j, &e->upstream)) != 0)
@@ -1182,8 +1190,7 @@ static int take_document(struct parse_ctx *c, json_t *root, struct endpoints *ep
 	const char *key;
 	int rc;
 
-	rc = expect_object(c, root, NULL);
-	if(rc == 0) rc = check_keys(c, root, NULL, keys);
+	rc = expect_keys(c, root, NULL, keys);
 	if(rc != 0) return rc;
 	all = json_object_get(root, "endpoints");
 	if(!all) return fail(c, LWM2M_EINVAL, "\"endpoints\" is missing");

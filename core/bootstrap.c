@@ -184,6 +184,33 @@ static const struct endpoint_conf *find_entry(const struct bootstrap *bs, const 
 	return conf;
 }
 
+/* The caller's why buffer, emptied, or local when it gave none: the text is logged too. */
+static void why_or_local(char **why, size_t *why_size, char *local, size_t local_size)
+{
+	if(!*why || !*why_size){
+		*why = local;
+		*why_size = local_size;
+	}
+	set_why(*why, *why_size, "%s", "");
+}
+
+/* The entry a device's request is answered from: the ep the request claims, if any, must
+ * be the endpoint's, and the entry must have a bootstrap section. NULL with why otherwise
+ * (the answer is 400); a missing entry is logged as a refusal of `op` unless op is NULL. */
+static const struct endpoint_conf *request_entry(const struct bootstrap *bs, const char *endpoint,
+		const struct lwm2m_op *req, const char *op, char *why, size_t why_size)
+{
+	const struct endpoint_conf *conf;
+
+	if(!claimed_ep_matches(req, endpoint)){
+		set_why(why, why_size, "the request names another endpoint than \"%s\"", endpoint);
+		return NULL;
+	}
+	conf = find_entry(bs, endpoint, why, why_size);
+	if(!conf && op) blog(bs, CORE_LOG_NOTICE, endpoint, "%s refused: %s", op, why);
+	return conf;
+}
+
 /* ---- sessions: life and death ------------------------------------------------------------ */
 
 static void early_clear(struct early_answer *e)
@@ -437,20 +464,9 @@ uint16_t bootstrap_request(struct bootstrap *bs, const char *prefix, const char 
 	struct session *s, *old = NULL;
 	char local_why[256];
 
-	if(!why || !why_size){
-		why = local_why;
-		why_size = sizeof(local_why);
-	}
-	set_why(why, why_size, "%s", "");
-	if(!claimed_ep_matches(req, endpoint)){
-		set_why(why, why_size, "the request names another endpoint than \"%s\"", endpoint);
-		return 400;
-	}
-	conf = find_entry(bs, endpoint, why, why_size);
-	if(!conf){
-		blog(bs, CORE_LOG_NOTICE, endpoint, "Bootstrap-Request refused: %s", why);
-		return 400;
-	}
+	why_or_local(&why, &why_size, local_why, sizeof(local_why));
+	conf = request_entry(bs, endpoint, req, "Bootstrap-Request", why, why_size);
+	if(!conf) return 400;
 	HASH_FIND_STR(bs->running, endpoint, old);
 	if(!old && bs->running_count >= BOOTSTRAP_RUNNING_MAX){
 		set_why(why, why_size, "%u bootstrap sessions are running already", bs->running_count);
@@ -925,16 +941,8 @@ uint16_t bootstrap_pack(struct bootstrap *bs, const char *endpoint, const struct
 	size_t out_len = out->len;
 	char local_why[256];
 
-	if(!why || !why_size){
-		why = local_why;
-		why_size = sizeof(local_why);
-	}
-	set_why(why, why_size, "%s", "");
-	if(!claimed_ep_matches(req, endpoint)){
-		set_why(why, why_size, "the request names another endpoint than \"%s\"", endpoint);
-		return 400;
-	}
-	entry = find_entry(bs, endpoint, why, why_size);
+	why_or_local(&why, &why_size, local_why, sizeof(local_why));
+	entry = request_entry(bs, endpoint, req, NULL, why, why_size);
 	if(!entry) return 400;
 	conf = &entry->bootstrap;
 	if(pack_format(req, accept_cf, conf, &cf, why, why_size) != 0) return 406;

@@ -417,38 +417,22 @@ static int send_to_device(void *ctx, const char *endpoint, const struct lwm2m_op
 
 /* ---- life cycle ---- */
 
-static struct MHD_Daemon *start_daemon(struct binding_server *b, unsigned flags, struct sockaddr_storage *sa)
+static struct MHD_Daemon *start_daemon(struct binding_server *b, const struct sockaddr_storage *sa)
 {
-	if(b->tls_cert && b->tls_ca){
-		return MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, b,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
-				MHD_OPTION_URI_LOG_CALLBACK, on_uri, b,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, b,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
-				MHD_OPTION_HTTPS_MEM_CERT, b->tls_cert,
-				MHD_OPTION_HTTPS_MEM_KEY, b->tls_key,
-				MHD_OPTION_HTTPS_MEM_TRUST, b->tls_ca,
-				MHD_OPTION_END);
-	}
-	if(b->tls_cert){
-		return MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, b,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
-				MHD_OPTION_URI_LOG_CALLBACK, on_uri, b,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, b,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
-				MHD_OPTION_HTTPS_MEM_CERT, b->tls_cert,
-				MHD_OPTION_HTTPS_MEM_KEY, b->tls_key,
-				MHD_OPTION_END);
-	}
-	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, b,
-			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
-			MHD_OPTION_URI_LOG_CALLBACK, on_uri, b,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, b,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-			MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
-			MHD_OPTION_END);
+	struct mhd_uv_listen l = {
+		.addr = (const struct sockaddr *)sa,
+		.on_request = on_request,
+		.on_completed = on_completed,
+		.on_uri = on_uri,
+		.cls = b,
+		.connection_timeout = 30,
+		.connection_limit = 10000,
+		.tls_cert = b->tls_cert,
+		.tls_key = b->tls_key,
+		.tls_trust = b->tls_ca,
+	};
+
+	return mhd_uv_start(&l);
 }
 
 static void server_free(struct binding_server *b)
@@ -477,7 +461,6 @@ struct binding_server *binding_open(const struct lwm2m_config *cfg, struct lwm2m
 	struct binding_server *b;
 	struct sockaddr_storage sa;
 	socklen_t sa_len;
-	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 
 	if(mhd_uv_parse_listen("http_binding_listen", cfg->http_binding_listen, &sa, &sa_len, err) != 0) return NULL;
 	b = calloc(1, sizeof(*b));
@@ -490,8 +473,7 @@ struct binding_server *binding_open(const struct lwm2m_config *cfg, struct lwm2m
 		server_free(b);
 		return NULL;
 	}
-	if(sa.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-	b->mhd.daemon = start_daemon(b, flags, &sa);
+	b->mhd.daemon = start_daemon(b, &sa);
 	if(!b->mhd.daemon){
 		server_free(b);
 		lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_http_binding_listen: cannot listen on %s (in use, not an "

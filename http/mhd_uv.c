@@ -69,6 +69,36 @@ char *mhd_uv_read_pem(const char *option, const char *path, struct lwm2m_error *
 	return text;
 }
 
+static struct MHD_OptionItem option(enum MHD_OPTION o, intptr_t value, const void *ptr)
+{
+	struct MHD_OptionItem item = { o, value, (void *)ptr };
+	return item;
+}
+
+struct MHD_Daemon *mhd_uv_start(const struct mhd_uv_listen *l)
+{
+	unsigned flags = l->flags | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem opts[9];
+	size_t n = 0;
+
+	if(l->addr->sa_family == AF_INET6) flags |= MHD_USE_IPv6;
+	opts[n++] = option(MHD_OPTION_SOCK_ADDR, 0, l->addr);
+	/* Two-pointer options take the function in the integer member. */
+	if(l->on_uri) opts[n++] = option(MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)l->on_uri, l->cls);
+	opts[n++] = option(MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)l->on_completed, l->cls);
+	opts[n++] = option(MHD_OPTION_CONNECTION_TIMEOUT, l->connection_timeout, NULL);
+	opts[n++] = option(MHD_OPTION_CONNECTION_LIMIT, l->connection_limit, NULL);
+	if(l->tls_cert){
+		flags |= MHD_USE_TLS;
+		opts[n++] = option(MHD_OPTION_HTTPS_MEM_CERT, 0, l->tls_cert);
+		opts[n++] = option(MHD_OPTION_HTTPS_MEM_KEY, 0, l->tls_key);
+		if(l->tls_trust) opts[n++] = option(MHD_OPTION_HTTPS_MEM_TRUST, 0, l->tls_trust);
+	}
+	opts[n] = option(MHD_OPTION_END, 0, NULL);
+	return MHD_start_daemon(flags, 0, NULL, NULL, l->on_request, l->cls,
+			MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+}
+
 static void run(struct mhd_uv *m);
 
 static void on_timer(uv_timer_t *t)

@@ -28,6 +28,24 @@ bool mhd_uv_is_loopback(const struct sockaddr *sa);
  * option when it cannot be read or is no PEM. */
 char *mhd_uv_read_pem(const char *option, const char *path, struct lwm2m_error *err);
 
+/* What a listener's daemon is started with. */
+struct mhd_uv_listen {
+	unsigned flags;                        /* MHD_USE_* beyond those mhd_uv_start sets */
+	const struct sockaddr *addr;
+	MHD_AccessHandlerCallback on_request;
+	MHD_RequestCompletedCallback on_completed;
+	void *(*on_uri)(void *cls, const char *uri, struct MHD_Connection *conn);  /* or NULL */
+	void *cls;                             /* given to the three callbacks */
+	unsigned connection_timeout;           /* seconds */
+	unsigned connection_limit;
+	/* PEM text kept alive as long as the daemon; with a cert (and key) it speaks TLS, and
+	 * with a trust too it asks clients for certificates issued under it. */
+	const char *tls_cert, *tls_key, *tls_trust;
+};
+
+/* Starts a daemon for external epoll (IPv6 when addr is): NULL when MHD cannot listen. */
+struct MHD_Daemon *mhd_uv_start(const struct mhd_uv_listen *l);
+
 /* Starts polling the daemon's epoll fd on loop. */
 int mhd_uv_attach(struct mhd_uv *m, uv_loop_t *loop);
 /* Run MHD soon (never from inside MHD's callbacks: after a resume, for instance). */

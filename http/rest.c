@@ -393,24 +393,21 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- life cycle ---- */
 
-static struct MHD_Daemon *start_daemon(struct rest_server *s, unsigned flags, struct sockaddr_storage *sa)
+static struct MHD_Daemon *start_daemon(struct rest_server *s, const struct sockaddr_storage *sa)
 {
-	if(s->tls_cert){
-		return MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, s,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-				MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert,
-				MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
-				MHD_OPTION_END);
-	}
-	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-			MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
-			MHD_OPTION_END);
+	struct mhd_uv_listen l = {
+		.flags = MHD_ALLOW_SUSPEND_RESUME,
+		.addr = (const struct sockaddr *)sa,
+		.on_request = on_request,
+		.on_completed = on_completed,
+		.cls = s,
+		.connection_timeout = 60,
+		.connection_limit = 1000,
+		.tls_cert = s->tls_cert,
+		.tls_key = s->tls_key,
+	};
+
+	return mhd_uv_start(&l);
 }
 
 static void server_free(struct rest_server *s)
@@ -425,7 +422,6 @@ struct rest_server *rest_open(const struct lwm2m_config *cfg, struct lwm2m_error
 	struct rest_server *s;
 	struct sockaddr_storage sa;
 	socklen_t sa_len;
-	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 
 	if(mhd_uv_parse_listen("http_listen", cfg->http_listen, &sa, &sa_len, err) != 0) return NULL;
 	if(!cfg->api_token && !mhd_uv_is_loopback((struct sockaddr *)&sa)){
@@ -447,8 +443,7 @@ struct rest_server *rest_open(const struct lwm2m_config *cfg, struct lwm2m_error
 			return NULL;
 		}
 	}
-	if(sa.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-	s->mhd.daemon = start_daemon(s, flags, &sa);
+	s->mhd.daemon = start_daemon(s, &sa);
 	if(!s->mhd.daemon){
 		server_free(s);
 		lwm2m_fail(err, LWM2M_EINVAL, -1, "plugin_opt_http_listen: cannot listen on %s (in use, not an address of this host%s)",
