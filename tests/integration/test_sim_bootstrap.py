@@ -20,18 +20,14 @@ REST Read answered through that topic, show the device protects and unprotects.
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
-import time
 sys.dont_write_bytecode = True   # keep the source tree free of __pycache__
 
 import harness as h
+from sim_process import SimProcess
 
 res = h.Results("test_sim_bootstrap", deadline_s=240)
 SIM = os.path.join(h.BUILD_DIR, "tools", "lwm2m-sim")
-SUMMARY = re.compile(r"sim: (\d+) devices, (\d+) registered, (\d+) failed, (\d+) de-registered, "
-                     r"(\d+) requests answered, (\d+) notifications, (\d+) updates, (\d+) bootstrapped")
 KEY = "0123456789abcdef"
 
 
@@ -48,55 +44,9 @@ def entry(port, extra_write=None):
     return {"bootstrap": {"delete": ["/0", "/1"], "write": write, "discover": True, "format": "senml-cbor"}}
 
 
-class Sim:
+class Sim(SimProcess):
     def __init__(self, port, args, name):
-        self.out_path = os.path.join(res.tmp, name + ".out")
-        self.err_path = os.path.join(res.tmp, name + ".err")
-        env = dict(os.environ)
-        env["ASAN_OPTIONS"] = "detect_leaks=1:halt_on_error=1"
-        env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1"
-        self._out = open(self.out_path, "wb")
-        self._err = open(self.err_path, "wb")
-        self.p = subprocess.Popen([SIM, "--host", h.LOCALHOST, "--port", str(port)] + list(args),
-                                  stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._err, env=env)
-        self.rc = None
-
-    def wait(self, timeout):
-        try:
-            self.rc = self.p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait(timeout=10)
-            self.rc = "killed after %s s" % timeout
-        self._out.close()
-        self._err.close()
-        return self.rc
-
-    def stop(self, timeout=20):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        return self.wait(timeout)
-
-    def output(self):
-        with open(self.out_path, errors="replace") as f:
-            return f.read()
-
-    def stderr(self):
-        with open(self.err_path, errors="replace") as f:
-            return f.read()
-
-    def summary(self):
-        m = SUMMARY.search(self.output())
-        if not m:
-            return None
-        keys = ("devices", "registered", "failed", "deregistered", "answered", "notifications", "updates",
-                "bootstrapped")
-        return dict(zip(keys, (int(x) for x in m.groups())))
-
-    def check_clean(self, what):
-        rep = h.sanitizer_reports(self.stderr())
-        res.check(not rep, "%s: no sanitizer report from the sim" % what, rep)
-
+        super().__init__(res, ["--host", h.LOCALHOST, "--port", str(port)] + list(args), name)
 
 def run_sim(port, args, name, timeout=60):
     s = Sim(port, args, name)

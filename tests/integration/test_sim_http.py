@@ -17,7 +17,6 @@ import http.server
 import os
 import re
 import secrets
-import signal
 import subprocess
 import threading
 import time
@@ -28,11 +27,10 @@ import urllib.request
 import cbor2
 
 import harness as h
+from sim_process import SimProcess
 
 res = h.Results("test_sim_http", deadline_s=240)
 SIM = os.path.join(h.BUILD_DIR, "tools", "lwm2m-sim")
-SUMMARY = re.compile(r"sim: (\d+) devices, (\d+) registered, (\d+) failed, (\d+) de-registered, "
-                     r"(\d+) requests answered, (\d+) notifications, (\d+) updates")
 BASE_URL = re.compile(r"sim: device base URL (http://\S+)/\{ep\}")
 SENDS = re.compile(r"sim: (\d+) Send accepted, (\d+) Send refused or unanswered")
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -135,59 +133,13 @@ class FakeServer:
 # ---------------------------------------------------------------------------------------------
 # The simulator process
 
-class Sim:
+class Sim(SimProcess):
     def __init__(self, args, name):
-        self.out_path = os.path.join(res.tmp, name + ".out")
-        self.err_path = os.path.join(res.tmp, name + ".err")
-        env = dict(os.environ)
-        env["ASAN_OPTIONS"] = "detect_leaks=1:halt_on_error=1"
-        env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1"
-        env["LSAN_OPTIONS"] = "suppressions=%s" % h.LSAN_SUPP
-        self._out = open(self.out_path, "wb")
-        self._err = open(self.err_path, "wb")
-        self.p = subprocess.Popen([SIM] + list(args), stdin=subprocess.DEVNULL, stdout=self._out,
-                                  stderr=self._err, env=env)
-        self.rc = None
-
-    def wait(self, timeout):
-        try:
-            self.rc = self.p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait(timeout=10)
-            self.rc = "killed after %s s" % timeout
-        self._out.close()
-        self._err.close()
-        return self.rc
-
-    def stop(self, timeout=20):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        return self.wait(timeout)
-
-    def output(self):
-        with open(self.out_path, errors="replace") as f:
-            return f.read()
-
-    def stderr(self):
-        with open(self.err_path, errors="replace") as f:
-            return f.read()
+        super().__init__(res, args, name)
 
     def base_url(self, timeout=10):
         m = h.wait_until(lambda: BASE_URL.search(self.output()), timeout)
         return m.group(1) if m else None
-
-    def summary(self):
-        m = SUMMARY.search(self.output())
-        if not m:
-            return None
-        keys = ("devices", "registered", "failed", "deregistered", "answered", "notifications", "updates")
-        return dict(zip(keys, (int(x) for x in m.groups())))
-
-    def check_clean(self, what):
-        rep = h.sanitizer_reports(self.stderr())
-        res.check(not rep, "%s: no sanitizer report from the sim" % what, rep)
-
 
 # ---------------------------------------------------------------------------------------------
 # The server's requests to a device

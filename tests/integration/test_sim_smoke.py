@@ -17,19 +17,16 @@ by the code under test."""
 import json
 import os
 import re
-import resource
-import signal
 import subprocess
 import time
 
 import cbor2
 
 import harness as h
+from sim_process import SimProcess
 
 res = h.Results("test_sim_smoke", deadline_s=280)
 SIM = os.path.join(h.BUILD_DIR, "tools", "lwm2m-sim")
-SUMMARY = re.compile(r"sim: (\d+) devices, (\d+) registered, (\d+) failed, (\d+) de-registered, "
-                     r"(\d+) requests answered, (\d+) notifications, (\d+) updates")
 PREFIX = "simtest"
 
 CT_TEXT, CT_LINK, CT_SENML_JSON, CT_SENML_CBOR, CT_TLV, CT_LWM2M_CBOR = 0, 40, 110, 112, 11542, 11544
@@ -38,58 +35,9 @@ CT_TEXT, CT_LINK, CT_SENML_JSON, CT_SENML_CBOR, CT_TLV, CT_LWM2M_CBOR = 0, 40, 1
 # ---------------------------------------------------------------------------------------------
 # The simulator process
 
-class Sim:
+class Sim(SimProcess):
     def __init__(self, port, args, name, fd_limit=None):
-        self.name = name
-        self.out_path = os.path.join(res.tmp, name + ".out")
-        self.err_path = os.path.join(res.tmp, name + ".err")
-        env = dict(os.environ)
-        env["ASAN_OPTIONS"] = "detect_leaks=1:halt_on_error=1"
-        env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1"
-        self._out = open(self.out_path, "wb")
-        self._err = open(self.err_path, "wb")
-        def limit():
-            if fd_limit:
-                resource.setrlimit(resource.RLIMIT_NOFILE, (fd_limit, fd_limit))
-        self.p = subprocess.Popen([SIM, "--host", h.LOCALHOST, "--port", str(port)] + list(args),
-                                  stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._err,
-                                  env=env, preexec_fn=limit)
-        self.rc = None
-
-    def wait(self, timeout):
-        try:
-            self.rc = self.p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait(timeout=10)
-            self.rc = "killed after %s s" % timeout
-        self._out.close()
-        self._err.close()
-        return self.rc
-
-    def stop(self, timeout=20):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-        return self.wait(timeout)
-
-    def output(self):
-        with open(self.out_path, errors="replace") as f:
-            return f.read()
-
-    def stderr(self):
-        with open(self.err_path, errors="replace") as f:
-            return f.read()
-
-    def summary(self):
-        m = SUMMARY.search(self.output())
-        if not m:
-            return None
-        keys = ("devices", "registered", "failed", "deregistered", "answered", "notifications", "updates")
-        return dict(zip(keys, (int(x) for x in m.groups())))
-
-    def check_clean(self, what):
-        rep = h.sanitizer_reports(self.stderr())
-        res.check(not rep, "%s: no sanitizer report from the sim" % what, rep)
+        super().__init__(res, ["--host", h.LOCALHOST, "--port", str(port)] + list(args), name, fd_limit)
 
 
 def run_sim(port, args, name, timeout=60, fd_limit=None):

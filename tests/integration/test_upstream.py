@@ -14,7 +14,6 @@ import sys
 import time
 sys.dont_write_bytecode = True   # keep the source tree free of __pycache__
 
-import cbor2
 
 import harness as h
 import fake_device as fd
