@@ -16,10 +16,15 @@ REST Read answered through that topic, show the device protects and unprotects.
 2. The same with --bootstrap-pack (one Bootstrap-Pack-Request).
 3. An endpoint without a bootstrap entry: Bootstrap-Request 4.00, the device gives up, exit 1.
 4. A configuration the device refuses (a write of an object it does not have): no Finish
-   comes, the device gives up after --timeout, exit 1."""
+   comes, the device gives up after --timeout, exit 1.
+5. --bootstrap with --http: POST /bs?ep=.. to the plugin's HTTP binding, the plugin's
+   bootstrap requests to the device's own HTTP server (an "http" url with {ep}; no /23 key:
+   no COSE over HTTP), then Register over HTTP with the account written (binding H);
+   --bootstrap-pack and a --pct that is no bootstrap format are usage errors with --http."""
 import json
 import os
 import re
+import subprocess
 import sys
 sys.dont_write_bytecode = True   # keep the source tree free of __pycache__
 
@@ -29,6 +34,16 @@ from sim_process import SimProcess
 res = h.Results("test_sim_bootstrap", deadline_s=240)
 SIM = os.path.join(h.BUILD_DIR, "tools", "lwm2m-sim")
 KEY = "0123456789abcdef"
+
+
+def http_entry(binding_port, sim_port):
+    """An HTTP device's provisioning: the HTTP binding's account, no /23 key."""
+    write = {
+        "/0/1": {"0": "http://127.0.0.1:%d" % binding_port, "1": False, "2": 3, "10": 102},
+        "/1/1": {"0": 102, "1": 240, "6": True, "7": "H"},
+    }
+    return {"http": {"url": "http://127.0.0.1:%d/{ep}" % sim_port},
+            "bootstrap": {"delete": ["/0", "/1"], "write": write, "discover": True, "format": "senml-cbor"}}
 
 
 def entry(port, extra_write=None):
@@ -196,17 +211,85 @@ def no_finish(b):
     s.check_clean("no Finish")
 
 
+def usage_over_http():
+    url = "http://127.0.0.1:9"
+    for args, what in ((["--bootstrap-pack"], "--bootstrap-pack with --http"),
+                       (["--bootstrap", "--pct", "text"], "--pct text (not a bootstrap format) with --http")):
+        p = subprocess.run([SIM, "--http", url] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+        res.check(p.returncode == 2 and p.stderr, "usage error: %s -> exit 2 with a message" % what,
+                  (p.returncode, p.stderr))
+
+
+def over_http(b):
+    usage_over_http()
+    s = SimProcess(res, ["--http", "http://127.0.0.1:%d" % b.binding_port, "--listen", "127.0.0.1:%d" % b.sim_port,
+                         "--bootstrap", "--count", "2", "--ep-prefix", "hbs-", "--run-for", "0"], "hbs2")
+    s.wait(60)
+    res.equal(s.rc, 0, "--http --bootstrap --count 2 --run-for 0: exit code 0")
+    sm = s.summary()
+    res.check(sm and (sm["devices"], sm["registered"], sm["failed"], sm["bootstrapped"]) == (2, 2, 0, 2),
+              "summary: 2 devices, 2 registered, 0 failed, 2 bootstrapped", s.output()[-500:] + s.stderr()[-500:])
+    res.check(sm and sm["answered"] >= 2 * 6, "summary counts the 6 bootstrap answers of each device", sm)
+    s.check_clean("--http --bootstrap")
+    ss = sessions(b, "hbs-")
+    res.equal(sorted(x.get("ep") for x in ss), ["hbs-0", "hbs-1"], "GET /api/bootstrap/sessions: one session per device")
+    for x in ss:
+        steps = [(st.get("op"), st.get("path"), st.get("result")) for st in x.get("steps", [])]
+        res.check(x.get("state") == "finished" and [st[2] for st in steps] == [205, 202, 202, 204, 204, 204],
+                  "%s: finished, 6 steps answered 2.05 (Discover), 2.02 x2 (Delete), 2.04 x2 (Write), "
+                  "2.04 (Finish)" % x.get("ep"), (x.get("state"), steps))
+        res.equal([st[1] for st in steps[1:5]], ["/0", "/1", "/0/1", "/1/1"],
+                  "%s: the Deletes and Writes in the order of the entry" % x.get("ep"))
+    regs = clients(b, "hbs-")
+    res.equal(sorted(regs), ["hbs-0", "hbs-1"], "GET /api/clients shows hbs-0 and hbs-1")
+    for ep in ("hbs-0", "hbs-1"):
+        c = h.rest_call(b.http_port, "GET", "/api/clients/%s" % ep).json or {}
+        links = [link.get("url") for link in c.get("objectLinks", [])]
+        res.check((c.get("transport"), c.get("lifetime"), c.get("binding")) == ("http", 240, "H")
+                  and links == ["/1/1", "/3/0", "/24", "/3303/0"],
+                  "%s: an HTTP device registered with the account written (/1/1: lifetime 240, "
+                  "binding H), object list </1/1>,</3/0>,</24>,</3303/0> (no /0, /24 left empty)" % ep,
+                  (c.get("transport"), c.get("lifetime"), c.get("binding"), links))
+    # --run-for 0 stopped the simulator; a device that keeps running answers a REST Read
+    live = SimProcess(res, ["--http", "http://127.0.0.1:%d" % b.binding_port, "--listen",
+                            "127.0.0.1:%d" % b.sim_port, "--bootstrap", "--count", "1", "--ep-prefix",
+                            "hbs-", "--pct", "senml-json", "--verbose"], "hbs-live")
+    try:
+        ok = h.wait_until(lambda: "sim: hbs-0: registered" in live.output(), 15)
+        res.check(ok and "bootstrapped: server account /1/1" in live.output(),
+                  "hbs-0 bootstraps again over HTTP and registers", live.output()[-800:])
+        last = sessions(b, "hbs-0")
+        res.check(last and last[0].get("contentFormat") == 110 and last[0].get("state") == "finished",
+                  "--pct senml-json (?pct=110): the writes came in SenML JSON", last[:1])
+        r = h.rest_call(b.http_port, "GET", "/api/clients/hbs-0/3/0/0")
+        res.equal((r.status,) + value_of(r), (200, 205, "Open Mobile Alliance"),
+                  "REST Read /3/0/0 of the bootstrapped HTTP device")
+        r = h.rest_call(b.http_port, "GET", "/api/clients/hbs-0/1/1/1")
+        res.equal((r.status,) + value_of(r), (200, 205, 240), "REST Read /1/1/1 -> the lifetime written")
+        r = h.rest_call(b.http_port, "GET", "/api/clients/hbs-0/0/1")
+        res.check(r.status != 200 or (r.json or {}).get("code") == 404,
+                  "/0/1 is not readable by the LwM2M Server", r)
+    finally:
+        rc = live.stop()
+        res.equal(rc, 0, "the live HTTP device: SIGTERM -> exit code 0")
+        live.check_clean("--http --bootstrap live")
+
+
 def main():
     if not os.path.exists(SIM):
         res.check(False, "lwm2m-sim built", SIM)
         res.finish()
     port = h.free_port()
+    binding_port, sim_port = h.free_port(), h.free_port()
     eps = os.path.join(res.tmp, "endpoints.json")
     doc = {"endpoints": {"sim-*": entry(port), "pk-*": entry(port),
-                         "nofin-*": entry(port, {"/5/0": {"1": "coap://127.0.0.1/fw"}})}}
+                         "nofin-*": entry(port, {"/5/0": {"1": "coap://127.0.0.1/fw"}}),
+                         "hbs-*": http_entry(binding_port, sim_port)}}
     with open(eps, "w") as f:
         json.dump(doc, f)
-    b = h.rest_broker(res, "simbs", plugin_opts=[("endpoints_file", eps), ("request_timeout", "5")])
+    b = h.rest_broker(res, "simbs", plugin_opts=[("endpoints_file", eps), ("request_timeout", "5"),
+                                                 ("http_binding_listen", "127.0.0.1:%d" % binding_port)])
+    b.binding_port, b.sim_port = binding_port, sim_port
     if not res.check(b.start(), "broker with bootstrap entries starts", b.stderr()[-2000:]):
         res.finish()
     try:
@@ -214,6 +297,7 @@ def main():
         res.section("--bootstrap-pack", pack, b)
         res.section("an endpoint without a bootstrap entry", no_entry, b)
         res.section("no Bootstrap-Finish", no_finish, b)
+        res.section("--bootstrap over HTTP", over_http, b)
     finally:
         b.check_stopped_cleanly(res)
     res.finish()

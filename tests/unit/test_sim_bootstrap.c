@@ -480,7 +480,8 @@ static void test_cli(void **state)
 	assert_int_equal(c.pct, 11542);
 	assert_int_equal(parse(&c, "--pct", "tlv", NULL, NULL), -1);               /* needs --bootstrap */
 	assert_int_equal(parse(&c, "--bootstrap", "--pct", "nonsense", NULL), -1);
-	assert_int_equal(parse(&c, "--bootstrap", "--http", "http://127.0.0.1:8090", NULL), -1);
+	assert_int_equal(parse(&c, "--bootstrap", "--http", "http://127.0.0.1:8090", NULL), 0);   /* bootstrap over HTTP */
+	assert_true(c.bootstrap);
 	assert_int_equal(parse(&c, "--bootstrap-pack", "--http", "http://127.0.0.1:8090", NULL), -1);
 }
 

@@ -1,5 +1,6 @@
 /* The device side of the LwM2M Bootstrap interface over MQTT (--bootstrap, Transport TS 8.3):
- * a Bootstrap-Request on [prefix/]lwm2m/bs/{ep}, then the Bootstrap-Server's Discover, Read,
+ * a Bootstrap-Request on [prefix/]lwm2m/bs/{ep} (HTTP mode: POST /bs?ep={ep}, the
+ * operations then coming to the device's own HTTP server, hnet.c), then the Bootstrap-Server's Discover, Read,
  * Delete and Write applied to the tree one at a time, and Bootstrap-Finish; or, with
  * --bootstrap-pack, one Bootstrap-Pack-Request whose answer carries everything. The device
  * then registers with the server account it was given, and when that account's Security
@@ -15,6 +16,11 @@
 static bool bootstrapping(const struct sim_device *d)
 {
 	return d->bs == BS_REQUESTED || d->bs == BS_RUNNING;
+}
+
+bool bs_in_progress(const struct sim_device *d)
+{
+	return bootstrapping(d);
 }
 
 /* Give up on this attempt: net_retry starts another later, or gives up on the device. */
@@ -46,6 +52,11 @@ int bs_begin(struct sim *s, struct sim_device *d)
 		op.fields |= LWM2M_F_PCT;
 		op.pct = s->cfg.pct;
 	}
+	if(s->http){
+		/* the topic names the device on MQTT; on HTTP the query does */
+		op.fields |= LWM2M_F_EP;
+		op.ep = op_view_str(d->ep);
+	}
 	/* the Bootstrap-Server account instances the device keeps (Core TS 6.1.7.7) */
 	if(pack) rc = tree_bs_account_links(&d->tree, &acc);
 	if(!rc && acc.len){
@@ -63,15 +74,17 @@ int bs_begin(struct sim *s, struct sim_device *d)
 }
 
 /* Make what was received the device's configuration: the account it registers with, and
- * the COSE key of that account when it has one. */
-static int commit(struct sim_device *d, struct lwm2m_error *err)
+ * the COSE key of that account when it has one (MQTT only: the HTTP binding protects
+ * nothing with COSE, a linked key is kept but unused). */
+static int commit(struct sim *s, struct sim_device *d, struct lwm2m_error *err)
 {
 	struct tree_account acc;
 	int rc = tree_bs_commit(&d->tree, &acc, err);
+	bool cose = !rc && acc.has_cose && !s->http;
 
-	if(!rc && acc.has_cose) rc = tree_cose_key(&d->tree, acc.cose_inst, &d->cose, err);
+	if(cose) rc = tree_cose_key(&d->tree, acc.cose_inst, &d->cose, err);
 	if(rc) return rc;
-	d->protected = acc.has_cose;
+	d->protected = cose;
 	return 0;
 }
 
@@ -110,7 +123,7 @@ static void apply_pack(struct sim *s, struct sim_device *d, const struct lwm2m_o
 		snprintf(why, sizeof(why), "Bootstrap-Pack undecodable: %s", err.msg);
 	}else if((rc = tree_bs_pack(&d->tree, &nodes, sim_wall_s())) != 0){
 		snprintf(why, sizeof(why), "Bootstrap-Pack refused: %s", lwm2m_strerror(-rc));
-	}else if((rc = commit(d, &err)) != 0){
+	}else if((rc = commit(s, d, &err)) != 0){
 		snprintf(why, sizeof(why), "Bootstrap-Pack inconsistent: %s", err.msg);
 	}
 	nodes_free(&nodes);
@@ -242,7 +255,7 @@ static void do_finish(struct sim *s, struct sim_device *d, const struct lwm2m_op
 	char why[LWM2M_ERROR_MSG_MAX + 48];
 	struct lwm2m_error err;
 
-	if(commit(d, &err) != 0){
+	if(commit(s, d, &err) != 0){
 		/* 4.06: the configuration cannot be used; the server may still fix it, we retry */
 		proto_respond_bs(s, d, op, 406, 0, NULL);
 		snprintf(why, sizeof(why), "Bootstrap-Finish: inconsistent configuration: %s", err.msg);

@@ -48,20 +48,24 @@ void cli_usage(FILE *out)
 "                        De-register and for Bootstrap-Finish (30)\n"
 "  --retries N           attempts before a device that never registered gives up (3)\n"
 "  --keepalive S         MQTT keep-alive (60)\n"
-"Bootstrap (MQTT mode):\n"
-"  --bootstrap           bootstrap first: Bootstrap-Request on [TENANT/]lwm2m/bs/<ep>,\n"
-"                        the server's Delete and Write applied, Discover and Read\n"
-"                        answered; after Bootstrap-Finish register with the server\n"
-"                        account written (/1 lifetime and binding), COSE-protected\n"
-"                        when its /0 instance links a /23 key (resource 27)\n"
-"  --bootstrap-pack      the same with one Bootstrap-Pack-Request\n"
+"Bootstrap:\n"
+"  --bootstrap           bootstrap first: Bootstrap-Request on [TENANT/]lwm2m/bs/<ep>\n"
+"                        (with --http: POST /bs?ep=<ep>, the server's requests to\n"
+"                        the device's own HTTP server being bootstrap operations\n"
+"                        until Finish, POST /bs), the server's Delete and Write\n"
+"                        applied, Discover and Read answered; after Bootstrap-Finish\n"
+"                        register with the server account written (/1 lifetime and\n"
+"                        binding), on MQTT COSE-protected when its /0 instance links\n"
+"                        a /23 key (resource 27)\n"
+"  --bootstrap-pack      the same with one Bootstrap-Pack-Request (MQTT mode only)\n"
 "  --pct F               content format the bootstrap data should come in (a --format\n"
 "                        name or a number)\n"
 "HTTP mode:\n"
 "  --http URL            the LwM2M server's HTTP binding (http://HOST:PORT[/path]\n"
 "                        or https://...; --tls-ca/--tls-cert/--tls-key apply);\n"
 "                        --host, --port, --username*, --password, --prefix,\n"
-"                        --keepalive and --notify-period do not apply\n"
+"                        --keepalive, --notify-period and --bootstrap-pack do not\n"
+"                        apply\n"
 "  --listen HOST:PORT    the devices' own HTTP server (127.0.0.1:0, 0 = any free\n"
 "                        port); prints \"device base URL http://HOST:PORT/{ep}\"\n"
 "  --send MS             Send the temperature and the time every MS ms (0 = never)\n"
@@ -285,8 +289,7 @@ static bool apply(struct sim_config *c, int opt, const char *arg, FILE *err)
 static bool mode_options_fit(struct sim_config *c, const bool *given, FILE *err)
 {
 	static const int mqtt_only[] = { OPT_HOST, OPT_PORT, OPT_USERNAME_IS_EP, OPT_USERNAME,
-		OPT_PASSWORD, OPT_PREFIX, OPT_KEEPALIVE, OPT_NOTIFY_PERIOD, OPT_BOOTSTRAP,
-		OPT_BOOTSTRAP_PACK, OPT_PCT };
+		OPT_PASSWORD, OPT_PREFIX, OPT_KEEPALIVE, OPT_NOTIFY_PERIOD, OPT_BOOTSTRAP_PACK };
 	static const int http_only[] = { OPT_LISTEN, OPT_SEND };
 	bool http = c->http_url != NULL;
 	const int *other = http ? mqtt_only : http_only;
@@ -339,6 +342,12 @@ static bool consistent(const struct sim_config *c, FILE *err)
 	}
 	if(c->has_pct && !c->bootstrap){
 		fprintf(err, "lwm2m-sim: --pct needs --bootstrap or --bootstrap-pack\n");
+		return false;
+	}
+	/* the HTTP binding's ?pct= names only the formats bootstrap data can come in */
+	if(c->has_pct && c->http_url && c->pct != LWM2M_CF_SENML_JSON && c->pct != LWM2M_CF_SENML_CBOR
+			&& c->pct != LWM2M_CF_LWM2M_CBOR && c->pct != LWM2M_CF_TLV){
+		fprintf(err, "lwm2m-sim: --pct with --http: senml-json, senml-cbor, lwm2m-cbor or tlv\n");
 		return false;
 	}
 	return true;

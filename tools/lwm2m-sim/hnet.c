@@ -187,7 +187,7 @@ int hnet_request(struct sim *s, struct sim_device *d, const struct lwm2m_op *op)
 
 	memset(&extra, 0, sizeof(extra));
 	extra.accept_cf = -1;
-	if(op->kind != LWM2M_OP_REGISTER){
+	if(op->kind != LWM2M_OP_REGISTER && op->kind != LWM2M_OP_BOOTSTRAP_REQUEST){
 		/* Update and De-register name it in the path, Send in ?rid= */
 		if(!d->has_reg_id) return -LWM2M_EINVAL;
 		extra.has_reg_id = true;
@@ -236,7 +236,8 @@ static void send_done(struct sim *s, struct sim_device *d, CURLcode res, long st
 	}
 }
 
-/* The answer to Register, Update or De-register, back to proto.c as a response op. */
+/* The answer to Register, Update, De-register or Bootstrap-Request, back to proto.c as a
+ * response op. */
 static void request_done(struct sim *s, struct sim_device *d, struct hxfer *x, CURLcode res,
 		long status)
 {
@@ -357,9 +358,10 @@ static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned status, 
 	return send_reply(conn, &r);
 }
 
-/* Run the request on the device's tree and send what it answered. */
+/* Run the request on the device's tree (a Bootstrap-Server operation while the device
+ * bootstraps) and send what it answered. */
 static enum MHD_Result answer(struct sim *s, struct sim_device *d, struct MHD_Connection *conn,
-		const struct lwm2m_op *op)
+		const struct lwm2m_op *op, bool bootstrap)
 {
 	struct sim_answer ans;
 	struct reply r;
@@ -368,7 +370,8 @@ static enum MHD_Result answer(struct sim *s, struct sim_device *d, struct MHD_Co
 	memset(&ans, 0, sizeof(ans));
 	buf_init(&ans.payload, 0);
 	s->answer = &ans;
-	proto_handle_request(s, d, op);
+	if(bootstrap) bs_handle_request(s, d, op);
+	else proto_handle_request(s, d, op);
 	s->answer = NULL;
 	net_after(s, d);
 	memset(&r, 0, sizeof(r));
@@ -395,6 +398,7 @@ static enum MHD_Result serve(struct hnet *h, struct MHD_Connection *conn, struct
 	struct sim_device *d = NULL;
 	const char *qmark = strchr(q->uri, '?');
 	uint16_t status;
+	bool bootstrap;
 
 	memset(&req, 0, sizeof(req));
 	if(simh_split(url, &ep, &req.path) == 0) d = device_of(s, ep);
@@ -407,13 +411,15 @@ static enum MHD_Result serve(struct hnet *h, struct MHD_Connection *conn, struct
 	req.accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
 	req.body = q->body.data;
 	req.body_len = q->body.len;
-	if(simh_decode(&req, &op, &status, &err) != 0){
+	/* while it bootstraps the device serves the Bootstrap-Server alone */
+	bootstrap = bs_in_progress(d);
+	if((bootstrap ? simh_decode_bs(&req, &op, &status, &err) : simh_decode(&req, &op, &status, &err)) != 0){
 		s->st.malformed++;
 		s->st.answered++;
 		sim_log(s, d, "%s %s: %u (%s)", method, req.path, status, err.msg);
 		return reply_text(conn, status, err.msg, status == 405 ? SIMH_ALLOW : NULL);
 	}
-	return answer(s, d, conn, &op);
+	return answer(s, d, conn, &op, bootstrap);
 }
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)

@@ -301,6 +301,92 @@ int simh_decode(const struct simh_request *req, struct lwm2m_op *op, uint16_t *s
 	return rc;
 }
 
+/* ---- the Bootstrap-Server's requests ---- */
+
+static int bs_level(const struct lwm2m_op *op, const struct lwm2m_path *p, unsigned lo, unsigned hi,
+		uint16_t *status, struct lwm2m_error *err)
+{
+	if(p->len >= lo && p->len <= hi) return 0;
+	return refuse(status, 400, lwm2m_fail(err, LWM2M_EINVAL, -1,
+			"%s cannot target a path of %u level(s)", op_kind_name(op->kind), p->len));
+}
+
+static int bs_get(const struct simh_request *req, const struct lwm2m_path *p, struct lwm2m_op *op,
+		uint16_t *status, struct lwm2m_error *err)
+{
+	int cf;
+
+	if(has_body(req)) return no_such(status, err, "body", "GET");
+	if(simh_accept(req->accept, &cf) != 0){
+		return refuse(status, 406, lwm2m_fail(err, LWM2M_ENOTSUP, -1,
+				"Accept '%.60s' names no format of this device", req->accept));
+	}
+	op->kind = cf == LWM2M_CF_LINK ? LWM2M_OP_BOOTSTRAP_DISCOVER : LWM2M_OP_BOOTSTRAP_READ;
+	if(has_query(req)) return no_such(status, err, "query", op_kind_name(op->kind));
+	if(op->kind == LWM2M_OP_BOOTSTRAP_DISCOVER) return bs_level(op, p, 0, 1, status, err);
+	if(cf >= 0){
+		/* the format asked for is the one the answer should come in */
+		op->pct = (uint16_t)cf;
+		op->fields |= LWM2M_F_PCT;
+	}
+	return bs_level(op, p, 1, 2, status, err);
+}
+
+static int bs_put(const struct simh_request *req, const struct lwm2m_path *p, struct lwm2m_op *op,
+		uint16_t *status, struct lwm2m_error *err)
+{
+	int rc, cf;
+
+	op->kind = LWM2M_OP_BOOTSTRAP_WRITE;
+	if(has_query(req)) return no_such(status, err, "query", "Bootstrap-Write");
+	if(!has_body(req)){
+		return refuse(status, 400, lwm2m_fail(err, LWM2M_EINVAL, -1, "Bootstrap-Write needs a body"));
+	}
+	rc = body_format(req, status, err, &cf);
+	if(!rc) set_payload(req, op, cf);
+	return rc ? rc : bs_level(op, p, 1, 3, status, err);
+}
+
+int simh_decode_bs(const struct simh_request *req, struct lwm2m_op *op, uint16_t *status,
+		struct lwm2m_error *err)
+{
+	struct lwm2m_path p;
+	const char *path;
+
+	op_init(op);
+	*status = 400;
+	if(!req || !req->method || !req->path || (req->body_len && !req->body)){
+		return lwm2m_fail(err, LWM2M_EINVAL, -1, "incomplete request");
+	}
+	path = req->path[0] ? req->path : "/";
+	if(!strcmp(req->method, "POST") && !strcmp(path, "/bs")){
+		op->kind = LWM2M_OP_BOOTSTRAP_FINISH;
+		if(has_body(req)) return no_such(status, err, "body", "Bootstrap-Finish");
+		if(has_query(req)) return no_such(status, err, "query", "Bootstrap-Finish");
+		return 0;
+	}
+	if(path[0] != '/' || path_parse(path, strlen(path), &p, NULL) != 0){
+		return refuse(status, 404, lwm2m_fail(err, LWM2M_ENOENT, -1,
+				"'%.60s' is not an LwM2M path", path));
+	}
+	op->uri = op_view_str(path);
+	op->fields = LWM2M_F_URI;
+	if(!strcmp(req->method, "GET")) return bs_get(req, &p, op, status, err);
+	if(!strcmp(req->method, "PUT")) return bs_put(req, &p, op, status, err);
+	if(!strcmp(req->method, "DELETE")){
+		op->kind = LWM2M_OP_BOOTSTRAP_DELETE;
+		if(has_body(req)) return no_such(status, err, "body", "Bootstrap-Delete");
+		if(has_query(req)) return no_such(status, err, "query", "Bootstrap-Delete");
+		return bs_level(op, &p, 0, 2, status, err);
+	}
+	if(!strcmp(req->method, "POST")){
+		return refuse(status, 400, lwm2m_fail(err, LWM2M_EINVAL, -1,
+				"a bootstrapping device takes POST only as Bootstrap-Finish (/bs)"));
+	}
+	return refuse(status, 405, lwm2m_fail(err, LWM2M_ENOTSUP, -1,
+			"method %.20s is not one LwM2M uses", req->method));
+}
+
 /* ---- URLs and answers ---- */
 
 int simh_split(const char *path, struct lwm2m_view *ep, const char **rest)

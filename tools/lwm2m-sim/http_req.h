@@ -48,6 +48,17 @@ struct simh_request {
 int simh_decode(const struct simh_request *req, struct lwm2m_op *op, uint16_t *status,
 		struct lwm2m_error *err);
 
+/* simh_decode for a device that bootstraps (the Bootstrap-Server's requests, as
+ * http_codec_encode_request makes them):
+ *   GET /[o]        with Accept: application/link-format   Bootstrap-Discover
+ *   GET /o[/i]      (Accept, when it names a format: op->pct)  Bootstrap-Read
+ *   PUT /o[/i[/r]] + body (Content-Type required)          Bootstrap-Write
+ *   DELETE /[o[/i]]                                         Bootstrap-Delete
+ *   POST /bs                                                Bootstrap-Finish
+ * No query anywhere. Failures and *status as simh_decode (POST elsewhere: 400). */
+int simh_decode_bs(const struct simh_request *req, struct lwm2m_op *op, uint16_t *status,
+		struct lwm2m_error *err);
+
 /* The content format an Accept header asks for: the item of highest q (the first of equal
  * ones) among the LwM2M media types, application/link-format and the wildcards (all types,
  * all application types: *cf = -1, "anything"). 0 and *cf = -1 when accept is NULL or

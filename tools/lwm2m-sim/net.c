@@ -655,7 +655,7 @@ static int dev_init(struct sim *s, struct sim_device *d, unsigned index, uint64_
 		return rc;
 	}
 	d->topic = (char *)buf_steal(&topic, NULL);
-	if(s->cfg.bootstrap){
+	if(s->cfg.bootstrap && !s->cfg.http_url){   /* HTTP: the bootstrap goes to POST /bs */
 		rc = mqtt_topic_format(&topic, s->cfg.prefix, LWM2M_IFACE_BS, ep, (size_t)n);
 		if(rc){
 			buf_free(&topic);
@@ -667,7 +667,8 @@ static int dev_init(struct sim *s, struct sim_device *d, unsigned index, uint64_
 			s->bs_uri);
 }
 
-/* The LwM2M Server URI of the factory Bootstrap-Server account: the broker itself. */
+/* The LwM2M Server URI of the factory Bootstrap-Server account: the broker itself, or in
+ * HTTP mode the server's URL. */
 static int make_bs_uri(struct sim *s)
 {
 	struct lwm2m_buf uri;
@@ -676,8 +677,12 @@ static int make_bs_uri(struct sim *s)
 
 	if(!s->cfg.bootstrap) return 0;
 	buf_init(&uri, 0);
-	rc = buf_printf(&uri, "%s://%s%s%s:%d", s->cfg.tls_ca ? "mqtts" : "mqtt", v6 ? "[" : "",
-			s->cfg.host, v6 ? "]" : "", s->cfg.port);
+	if(s->cfg.http_url){
+		rc = buf_printf(&uri, "%s", s->cfg.http_url);
+	}else{
+		rc = buf_printf(&uri, "%s://%s%s%s:%d", s->cfg.tls_ca ? "mqtts" : "mqtt", v6 ? "[" : "",
+				s->cfg.host, v6 ? "]" : "", s->cfg.port);
+	}
 	if(!rc) rc = buf_append_byte(&uri, 0);
 	if(rc){
 		buf_free(&uri);

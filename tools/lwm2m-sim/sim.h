@@ -6,7 +6,8 @@
  * server operations), bsclient.c (--bootstrap: the device side of the Bootstrap interface,
  * COSE protection of the registration topic), observe.c (observations and notifications), net.c (libmosquitto connections driven by one epoll loop, pacing,
  * timers), hnet.c (HTTP mode: the devices' own HTTP server and their requests to the
- * server, in the same loop), http_req.c (pure: the device side of the HTTP binding),
+ * server, in the same loop; while a device bootstraps its server's requests are the
+ * Bootstrap-Server's), http_req.c (pure: the device side of the HTTP binding),
  * main.c. Everything runs on one thread. */
 #ifndef SIM_H
 #define SIM_H
@@ -56,8 +57,9 @@ struct sim_config {
 	const char *http_url;           /* the server's base URL (a trailing '/' is ignored); NULL = MQTT */
 	const char *listen;             /* HOST:PORT of the devices' own HTTP server */
 	uint32_t send_period_ms;        /* Send every so often; 0 = never */
-	/* Bootstrap (--bootstrap, --bootstrap-pack; MQTT mode only) */
-	bool bootstrap;                 /* bootstrap on [prefix/]lwm2m/bs/<ep> before registering */
+	/* Bootstrap (--bootstrap; --bootstrap-pack in MQTT mode only) */
+	bool bootstrap;                 /* bootstrap on [prefix/]lwm2m/bs/<ep> (HTTP: POST /bs)
+	                                 * before registering */
 	bool bootstrap_pack;            /* ... with one Bootstrap-Pack-Request */
 	bool has_pct;
 	uint16_t pct;                   /* preferred content format of the Bootstrap-Server's data */
@@ -110,7 +112,8 @@ struct sim_device {
 	unsigned number;                /* in the whole run: names it (<ep-prefix><number>) */
 	char *ep;                       /* owned */
 	char *topic;                    /* owned: [prefix/]lwm2m/rd/<ep> */
-	char *bs_topic;                 /* owned: [prefix/]lwm2m/bs/<ep>; NULL without --bootstrap */
+	char *bs_topic;                 /* owned: [prefix/]lwm2m/bs/<ep>; NULL without --bootstrap
+	                                 * and in HTTP mode */
 	struct mosquitto *mosq;
 	int fd;                         /* socket registered with epoll, -1 when none */
 	bool want_out;                  /* EPOLLOUT registered */
@@ -309,11 +312,15 @@ int proto_read_paths(struct sim_device *d, const struct lwm2m_path *paths, size_
 
 /* ---- bsclient.c ---- */
 
-/* Start over from the factory tree and send Bootstrap-Request (or Bootstrap-Pack-Request). */
+/* Whether a bootstrap is under way: Bootstrap-Request sent, Finish not come yet. */
+bool bs_in_progress(const struct sim_device *d);
+/* Start over from the factory tree and send Bootstrap-Request (or Bootstrap-Pack-Request;
+ * HTTP mode: POST /bs?ep=..). */
 int bs_begin(struct sim *s, struct sim_device *d);
 /* The result of the Bootstrap-Request or Bootstrap-Pack-Request (kind) in flight. */
 void bs_on_result(struct sim *s, struct sim_device *d, enum lwm2m_op_kind kind, const struct lwm2m_op *op);
-/* A Bootstrap-Server operation on the bs topic. */
+/* A Bootstrap-Server operation on the bs topic (HTTP mode: a request to the device's own
+ * server while it bootstraps). */
 void bs_handle_request(struct sim *s, struct sim_device *d, const struct lwm2m_op *op);
 uint64_t bs_next_due(const struct sim_device *d);
 void bs_timers(struct sim *s, struct sim_device *d);
