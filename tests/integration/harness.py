@@ -321,6 +321,7 @@ class Broker:
             try:
                 self.rc = self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
+                self._dump_threads()
                 self.proc.kill()
                 self.proc.wait(timeout=10)
                 self.rc = None
@@ -328,6 +329,19 @@ class Broker:
             self.rc = self.proc.returncode
         self._close()
         return self.rc
+
+    def _dump_threads(self):
+        """A broker that ignores SIGTERM: every thread's stack into threads.txt beside its log,
+        so the hang can be understood afterwards."""
+        path = os.path.join(self.dir, "threads.txt")
+        try:
+            out = subprocess.run(["gdb", "-p", str(self.proc.pid), "-batch", "-ex", "thread apply all bt"],
+                                 capture_output=True, text=True, timeout=60)
+            with open(path, "w") as f:
+                f.write(out.stdout + out.stderr)
+            print("  (%s did not stop on SIGTERM: thread stacks in %s)" % (self.name, path))
+        except (OSError, subprocess.TimeoutExpired) as e:
+            print("  (%s did not stop on SIGTERM; no thread stacks: %s)" % (self.name, e))
 
     def kill(self):
         if self.proc is not None and self.proc.poll() is None:
