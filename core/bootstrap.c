@@ -929,6 +929,38 @@ static size_t skip_account_writes(const struct bootstrap *bs, const char *endpoi
 	return skipped;
 }
 
+/* A Bootstrap-Pack is a bootstrap of the device too: one step in the history, and its event. */
+static void record_pack(struct bootstrap *bs, const char *endpoint, uint16_t code, const char *why)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	json_t *data;
+
+	if(!s) return;
+	s->bs = bs;
+	s->endpoint = strdup(endpoint);
+	s->steps = calloc(1, sizeof(*s->steps));
+	if(!s->endpoint || !s->steps){
+		session_free(s);
+		return;
+	}
+	s->step_count = 1;
+	s->cur = 1;
+	s->steps[0].kind = LWM2M_OP_BOOTSTRAP_PACK_REQUEST;
+	s->steps[0].sent = s->steps[0].answered = true;
+	s->steps[0].result = code;
+	s->started_at = s->finished_at = now_ms(bs);
+	s->state = code == 205 ? SESSION_FINISHED : SESSION_FAILED;
+	if(code != 205) s->reason = strdup(why);
+	history_push(bs, s);
+	if(code == 205){
+		data = json_pack("{s:I, s:I, s:b}", "steps", (json_int_t)1, "durationMs", (json_int_t)0, "pack", 1);
+		emit(bs, "BOOTSTRAP_FINISHED", endpoint, data);
+	}else{
+		data = json_pack("{s:s, s:s}", "reason", why, "step", op_kind_name(LWM2M_OP_BOOTSTRAP_PACK_REQUEST));
+		emit(bs, "BOOTSTRAP_FAILED", endpoint, data);
+	}
+}
+
 uint16_t bootstrap_pack(struct bootstrap *bs, const char *endpoint, const struct lwm2m_op *req,
 		uint16_t accept_cf, struct lwm2m_buf *out, uint16_t *ct, char *why, size_t why_size)
 {
@@ -945,8 +977,14 @@ uint16_t bootstrap_pack(struct bootstrap *bs, const char *endpoint, const struct
 	entry = request_entry(bs, endpoint, req, NULL, why, why_size);
 	if(!entry) return 400;
 	conf = &entry->bootstrap;
-	if(pack_format(req, accept_cf, conf, &cf, why, why_size) != 0) return 406;
-	if(parse_acc(req, &acc, &acc_count, why, why_size) != 0) return 400;
+	if(pack_format(req, accept_cf, conf, &cf, why, why_size) != 0){
+		record_pack(bs, endpoint, 406, why);
+		return 406;
+	}
+	if(parse_acc(req, &acc, &acc_count, why, why_size) != 0){
+		record_pack(bs, endpoint, 400, why);
+		return 400;
+	}
 	skip = calloc(conf->write_count ? conf->write_count : 1, sizeof(*skip));
 	if(!skip){
 		free(acc);
@@ -972,6 +1010,7 @@ uint16_t bootstrap_pack(struct bootstrap *bs, const char *endpoint, const struct
 	}else{
 		blog(bs, CORE_LOG_NOTICE, endpoint, "Bootstrap-Pack-Request refused (%u): %s", code, why);
 	}
+	record_pack(bs, endpoint, code, why);
 	return code;
 }
 
@@ -1002,7 +1041,7 @@ static json_t *session_json(const struct session *s)
 	}
 	json_object_set_new(j, "ep", json_string(s->endpoint));
 	json_object_set_new(j, "prefix", s->prefix ? json_string(s->prefix) : json_null());
-	json_object_set_new(j, "transport", json_string(s->transport));
+	json_object_set_new(j, "transport", s->transport ? json_string(s->transport) : json_null());
 	json_object_set_new(j, "state", json_string(state_name(s->state)));
 	json_object_set_new(j, "step", cur ? json_string(step_name(cur, name, sizeof(name))) : json_null());
 	json_object_set_new(j, "stepsTotal", json_integer((json_int_t)s->step_count));

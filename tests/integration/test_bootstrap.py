@@ -192,6 +192,10 @@ def pack(b):
             bn = rec.get(-2, bn)
             paths.add("/".join((bn + rec.get(0, "")).split("/")[:3]))
     res.check(ok and {"/0/1", "/1/1", "/23/0", "/24/0"} <= paths, "Bootstrap-Pack-Request -> 2.05 SenML CBOR pack of all four instances", (r, paths))
+    s = h.rest_call(b.http_port, "GET", "/api/bootstrap/sessions").json or {}
+    last = [x for x in s.get("sessions", []) if x.get("ep") == "bsdev"][:1]   # newest first
+    res.check(last and last[0].get("state") == "finished" and last[0]["steps"][0].get("op") == "Bootstrap-Pack-Request",
+              "the Pack shows in /api/bootstrap/sessions as a finished one-step session", last)
     d.disconnect()
 
 

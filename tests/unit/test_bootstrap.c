@@ -1068,9 +1068,20 @@ static void test_pack_formats(void **state)
 	assert_int_equal(out.len, 0);
 	assert_int_equal(ct, 0);
 	buf_free(&out);
-	/* a pack sends nothing and starts no session */
+	/* a pack sends nothing; each one is recorded as a one-step session with its event */
 	assert_int_equal(F->n_sent, 0);
-	assert_int_equal(F->n_events, 0);
+	assert_int_equal(count_events("BOOTSTRAP_STARTED"), 0);
+	assert_true(count_events("BOOTSTRAP_FINISHED") >= 1);
+	assert_string_equal(json_string_value(json_object_get(last_event("BOOTSTRAP_FAILED")->data, "step")),
+			"Bootstrap-Pack-Request");
+	{
+		json_t *j = bootstrap_sessions_json(fx.bs);
+		/* newest first */
+		json_t *last = json_array_get(json_object_get(j, "sessions"), 0);
+		assert_string_equal(json_string_value(json_object_get(last, "state")), "failed");
+		assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(last, "steps"), 0), "result")), 406);
+		json_decref(j);
+	}
 
 	/* an empty multi-instance resource: LwM2M CBOR carries it, SenML leaves it out and says so */
 	use_eps("{\"endpoints\": {\"e\": {\"bootstrap\": {\"write\": {\"/2/3\": {},"
