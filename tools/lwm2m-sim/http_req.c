@@ -66,7 +66,7 @@ static int item_q(const char *p, size_t n)
 static int item_cf(const char *p, size_t n)
 {
 	char mt[80];
-	int cf;
+	int cf = -1;
 
 	while(n > 0 && (*p == ' ' || *p == '\t')){
 		p++;
@@ -186,7 +186,7 @@ static int no_such(uint16_t *status, struct lwm2m_error *err, const char *what, 
 static int decode_get(const struct simh_request *req, struct lwm2m_op *op, uint16_t *status,
 		struct lwm2m_error *err)
 {
-	int cf;
+	int cf = -1;
 
 	if(has_body(req)) return no_such(status, err, "body", "GET");
 	if(simh_accept(req->accept, &cf) != 0){
@@ -233,7 +233,7 @@ static int decode_put(const struct simh_request *req, const struct lwm2m_path *p
 static int decode_post(const struct simh_request *req, const struct lwm2m_path *p,
 		struct lwm2m_op *op, uint16_t *status, struct lwm2m_error *err)
 {
-	int cf;
+	int cf = -1;
 
 	if(has_query(req)) return no_such(status, err, "query", "POST");
 	if(p->len == 3){
@@ -314,7 +314,7 @@ static int bs_level(const struct lwm2m_op *op, const struct lwm2m_path *p, unsig
 static int bs_get(const struct simh_request *req, const struct lwm2m_path *p, struct lwm2m_op *op,
 		uint16_t *status, struct lwm2m_error *err)
 {
-	int cf;
+	int cf = -1;
 
 	if(has_body(req)) return no_such(status, err, "body", "GET");
 	if(simh_accept(req->accept, &cf) != 0){
