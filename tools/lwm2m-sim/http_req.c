@@ -209,7 +209,7 @@ static int decode_get(const struct simh_request *req, struct lwm2m_op *op, uint1
 static int decode_put(const struct simh_request *req, const struct lwm2m_path *p,
 		struct lwm2m_op *op, uint16_t *status, struct lwm2m_error *err)
 {
-	int rc, cf;
+	int rc, cf = -1;
 
 	if(has_body(req)){
 		op->kind = LWM2M_OP_WRITE;
@@ -335,7 +335,7 @@ static int bs_get(const struct simh_request *req, const struct lwm2m_path *p, st
 static int bs_put(const struct simh_request *req, const struct lwm2m_path *p, struct lwm2m_op *op,
 		uint16_t *status, struct lwm2m_error *err)
 {
-	int rc, cf;
+	int rc, cf = -1;
 
 	op->kind = LWM2M_OP_BOOTSTRAP_WRITE;
 	if(has_query(req)) return no_such(status, err, "query", "Bootstrap-Write");
