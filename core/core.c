@@ -102,11 +102,13 @@ static void release_turn_output(struct core *c)
 	c->turn_head = c->turn_tail = NULL;
 	for(; it; it = next){
 		struct core_out *o = (struct core_out *)it;
+		/* Read before the push: once in the outbox the broker thread may free it at once. */
+		bool publish = o->kind == CORE_OUT_PUBLISH;
 		next = it->next;
 		if(!mailbox_push(&c->outbox, it)){
 			atomic_fetch_add(&c->stats.outbox_dropped, 1);
 			free(o);
-		}else if(o->kind == CORE_OUT_PUBLISH){
+		}else if(publish){
 			atomic_fetch_add(&c->stats.published, 1);
 		}
 	}
