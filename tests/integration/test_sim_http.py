@@ -314,8 +314,9 @@ def ops_create_delete(srv, dev, rid):
 
 
 def check_send(srv, ep, rid):
-    sends = wait_requests(srv, lambda r: r["path"] == "/dp", 1, 5)
-    mine = [r for r in sends or [] if dict(r["items"]).get("ep") == ep]
+    # Wait for this device's own Send: another device's may come first.
+    sends = wait_requests(srv, lambda r: r["path"] == "/dp" and dict(r["items"]).get("ep") == ep, 1, 10)
+    mine = list(sends or [])
     if not res.check(mine, "%s sends data (POST /dp)" % ep, sends):
         return
     r = mine[0]
