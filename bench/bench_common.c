@@ -144,6 +144,37 @@ void make_register(struct msg *m, uint64_t token)
 	put_head(m, 0, 7); put_string(m, 3, "</1/0>,</3/0>");
 }
 
+void make_read(struct msg *m, uint64_t token)
+{
+	m->len = 0;
+	put_head(m, 5, 3);
+	put_head(m, 0, 1); put_head(m, 0, 9);
+	put_head(m, 0, 2); put_token(m, token);
+	put_head(m, 0, 5); put_string(m, 3, "/3/0/0");
+}
+
+void make_answer(struct msg *m, uint64_t result, uint64_t token, const char *value)
+{
+	m->len = 0;
+	put_head(m, 5, value ? 4 : 2);
+	put_head(m, 0, 18); put_head(m, 0, result);
+	put_head(m, 0, 2); put_token(m, token);
+	if(value){
+		put_head(m, 0, 19); put_head(m, 0, 0);
+		put_head(m, 0, 7); put_string(m, 2, value);
+	}
+}
+
+void make_notify(struct msg *m, uint64_t token, const char *value)
+{
+	m->len = 0;
+	put_head(m, 5, 4);
+	put_head(m, 0, 1); put_head(m, 0, 23);
+	put_head(m, 0, 2); put_token(m, token);
+	put_head(m, 0, 19); put_head(m, 0, 0);
+	put_head(m, 0, 7); put_string(m, 2, value);
+}
+
 static bool get_head(const uint8_t **p, const uint8_t *end, uint8_t *major, uint64_t *v)
 {
 	uint8_t ai;

@@ -53,6 +53,12 @@ void put_token(struct msg *m, uint64_t token);
 void put_string(struct msg *m, uint8_t major, const char *s);
 /* {1:6, 2:token, 8:3600, 9:"1.2", 10:"M", 7:"</1/0>,</3/0>"} */
 void make_register(struct msg *m, uint64_t token);
+/* {1:9, 2:token, 5:"/3/0/0"}: a Read */
+void make_read(struct msg *m, uint64_t token);
+/* {18:result, 2:token} or, with a value, {18:result, 2:token, 19:0, 7:h'value'} (plain text). */
+void make_answer(struct msg *m, uint64_t result, uint64_t token, const char *value);
+/* {1:23, 2:observation token, 19:0, 7:h'value'}: a Notify */
+void make_notify(struct msg *m, uint64_t token, const char *value);
 
 /* A message on a device topic: a request (key 1) or an answer (key 18), and its token. */
 struct parsed {

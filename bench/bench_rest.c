@@ -50,41 +50,6 @@
 
 /* ---- the binding's messages (make_register and parse_map are in bench_common) ---- */
 
-/* {1:9, 2:token, 5:"/3/0/0"}: what the plugin publishes for a REST Read; the relay
- * carries the same bytes. */
-static void make_read(struct msg *m, uint64_t token)
-{
-	m->len = 0;
-	put_head(m, 5, 3);
-	put_head(m, 0, 1); put_head(m, 0, 9);
-	put_head(m, 0, 2); put_token(m, token);
-	put_head(m, 0, 5); put_string(m, 3, "/3/0/0");
-}
-
-/* {18:result, 2:token} or, with a value, {18:result, 2:token, 19:0, 7:h'value'} (plain text). */
-static void make_answer(struct msg *m, uint64_t result, uint64_t token, const char *value)
-{
-	m->len = 0;
-	put_head(m, 5, value ? 4 : 2);
-	put_head(m, 0, 18); put_head(m, 0, result);
-	put_head(m, 0, 2); put_token(m, token);
-	if(value){
-		put_head(m, 0, 19); put_head(m, 0, 0);
-		put_head(m, 0, 7); put_string(m, 2, value);
-	}
-}
-
-/* {1:23, 2:observation token, 19:0, 7:h'value'} */
-static void make_notify(struct msg *m, uint64_t token, const char *value)
-{
-	m->len = 0;
-	put_head(m, 5, 4);
-	put_head(m, 0, 1); put_head(m, 0, 23);
-	put_head(m, 0, 2); put_token(m, token);
-	put_head(m, 0, 19); put_head(m, 0, 0);
-	put_head(m, 0, 7); put_string(m, 2, value);
-}
-
 /* ---- MQTT connections (opened and subscribed by bench_common) ---- */
 
 /* Reads every complete packet waiting on the socket. libmosquitto reads one packet per
