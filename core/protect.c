@@ -76,13 +76,3 @@ int protect_unwrap(const struct cose_key *key, const uint8_t *payload, size_t le
 {
 	return cose_mqtt_unprotect(key, NULL, 0, payload, len, plain, NULL, err);
 }
-
-bool protect_looks_protected(const uint8_t *payload, size_t len)
-{
-	return cose_looks_protected(payload, len);
-}
-
-uint16_t protect_unprotected_answer(enum lwm2m_op_kind kind)
-{
-	return cose_unprotected_answer(kind);
-}

@@ -21,8 +21,5 @@ int protect_wrap(const struct cose_key *key, const uint8_t *msg, size_t len, str
  * does not authenticate. */
 int protect_unwrap(const struct cose_key *key, const uint8_t *payload, size_t len, struct lwm2m_buf *plain,
 		struct lwm2m_error *err);
-bool protect_looks_protected(const uint8_t *payload, size_t len);
-/* The result an unprotected request gets, in clear, where protection is required (0: none). */
-uint16_t protect_unprotected_answer(enum lwm2m_op_kind kind);
 
 #endif

@@ -4,6 +4,7 @@
 #include "bootstrap.h"
 #include "exchange.h"
 #include "protect.h"
+#include "../binding/http_codec.h"
 #include "queue.h"
 #include "validate.h"
 #include "values.h"
@@ -26,7 +27,7 @@ struct msg_ctx {
 	/* Gives the device its answer (an op result with the request's token). */
 	void (*reply)(struct msg_ctx *m, const struct lwm2m_op *resp);
 	const struct core_uplink *uplink;   /* other transports: who to answer */
-	char reg_id[33];           /* HTTP Register: the new registration's id */
+	char reg_id[HTTP_CODEC_REG_ID_LEN + 1];   /* HTTP Register: the new registration's id */
 	bool protected;            /* the device's rd traffic is COSE-protected (key) ... */
 	bool clear;                /* ... but this answer goes in clear */
 	struct cose_key cose;
@@ -105,12 +106,12 @@ static void ignore(struct msg_ctx *m, const char *why)
 
 /* ---- registration interface ---- */
 
-/* 128 random bits as 32 lowercase hex digits: an HTTP registration's id. */
-static int new_reg_id(char out[33])
+/* An HTTP registration's id: 128 random bits, written as the HTTP codec reads them. */
+static int new_reg_id(char out[HTTP_CODEC_REG_ID_LEN + 1])
 {
-	uint8_t b[16];
+	uint8_t b[HTTP_CODEC_REG_ID_BYTES];
 	if(uv_random(NULL, NULL, b, sizeof(b), 0, NULL) != 0) return -1;
-	for(size_t i = 0; i < sizeof(b); i++) snprintf(out + 2 * i, 3, "%02x", b[i]);
+	http_codec_reg_id_text(b, out);
 	return 0;
 }
 
@@ -455,11 +456,11 @@ static void handle_protected(struct core *c, const struct core_in *in, struct ms
 	struct lwm2m_op op;
 	char why[LWM2M_ERROR_MSG_MAX + 32];
 
-	if(!protect_looks_protected(in->payload, in->payload_len)){
+	if(!cose_looks_protected(in->payload, in->payload_len)){
 		uint16_t code = 0;
 		if(mqtt_codec_decode(in->payload, in->payload_len, m->topic.iface, &c->limits, &op, &err) == 0
 				&& !op.is_response){
-			code = protect_unprotected_answer(op.kind);
+			code = cose_unprotected_answer(op.kind);
 		}
 		m->clear = true;
 		if(code) refuse(m, &op, code, "an unprotected message where COSE protection is required");

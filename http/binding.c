@@ -79,33 +79,27 @@ struct downlink {
 
 /* ---- answering the device ---- */
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *location,
-		const char *allow, const char *text)
+/* One answer: a body of media_type (or none), and the Location / Allow headers when given. */
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const void *body, size_t len,
+		const char *media_type, const char *location, const char *allow)
 {
-	size_t len = text ? strlen(text) : 0;
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)(text ? text : ""), MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)(body ? body : ""), MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result rc;
 
 	if(!r) return MHD_NO;
 	if(location) MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, location);
 	if(allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-	if(len) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	if(len && media_type) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, media_type);
 	rc = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
 	return rc;
 }
 
-static enum MHD_Result reply_body(struct MHD_Connection *conn, unsigned status, const uint8_t *body, size_t len,
-		const char *media_type)
+/* An answer with an optional diagnostic text. */
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *location,
+		const char *allow, const char *text)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-	enum MHD_Result rc;
-
-	if(!r) return MHD_NO;
-	if(media_type) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, media_type);
-	rc = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
-	return rc;
+	return respond(conn, status, text, text ? strlen(text) : 0, "text/plain; charset=utf-8", location, allow);
 }
 
 /* ---- the sender's TLS identity ---- */
@@ -155,8 +149,8 @@ static void on_core_answer(void *ctx, const struct lwm2m_op *resp, const char *r
 		snprintf(location, sizeof(location), "/rd/%s", reg_id);
 		a->rc = reply(a->conn, status, location, NULL, NULL);
 	}else if(resp->fields & LWM2M_F_PAYLOAD){
-		a->rc = reply_body(a->conn, status, resp->payload.ptr, resp->payload.len,
-				(resp->fields & LWM2M_F_CT) ? fmt_cf_media_type(resp->content_format) : NULL);
+		a->rc = respond(a->conn, status, resp->payload.ptr, resp->payload.len,
+				(resp->fields & LWM2M_F_CT) ? fmt_cf_media_type(resp->content_format) : NULL, NULL, NULL);
 	}else{
 		a->rc = reply(a->conn, status, NULL, NULL, NULL);
 	}

@@ -62,17 +62,13 @@ static void enqueue(struct up_dev *d)
 static void dequeue(struct up_dev *d)
 {
 	struct upstream *u = d->u;
-	struct up_dev **pp;
+	struct up_dev *prev = NULL;
 
 	if(!d->waiting) return;
-	for(pp = &u->wait_head; *pp; pp = &(*pp)->wait_next){
-		if(*pp == d){
-			*pp = d->wait_next;
-			break;
-		}
-	}
-	u->wait_tail = NULL;
-	for(struct up_dev *x = u->wait_head; x; x = x->wait_next) u->wait_tail = x;
+	for(struct up_dev *x = u->wait_head; x && x != d; x = x->wait_next) prev = x;
+	if(prev) prev->wait_next = d->wait_next;
+	else u->wait_head = d->wait_next;
+	if(u->wait_tail == d) u->wait_tail = prev;
 	d->waiting = false;
 }
 
